@@ -44,3 +44,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+SLICE_SENTENCES = 2000
+
+
+@pytest.fixture(scope="session")
+def corpus_slice(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 2,000 lines (sentences) of the Brown corpus as a text file."""
+    src = shared_data / "corpus" / "nltk_brown" / "brown.txt"
+    if not src.is_file():
+        pytest.skip(f"{src} not found")
+    path = tmp_path_factory.mktemp("slice") / "brown2000.txt"
+    with open(src, encoding="utf-8") as f:
+        path.write_text("".join(next(f) for _ in range(SLICE_SENTENCES)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_slice_store(corpus_slice: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The slice parsed once per session by the real English pipeline (several shards)."""
+    from gramfast.corpus.parse import ParseConfig, parse
+
+    out = tmp_path_factory.mktemp("stores") / "brown2000.store"
+    parse(ParseConfig(inputs=(str(corpus_slice),), out=out, shard_size=15_000))
+    return out
+
+
+@pytest.fixture(scope="session")
+def ewt_dev(shared_data: Path) -> Path:
+    path = shared_data / "treebank" / "UD_English-EWT" / "en_ewt-ud-dev.conllu"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path

@@ -220,9 +220,12 @@ class _HashInterner:
 
 
 def _intern(cache: dict[int, int], table: Any, values: np.ndarray, strings: dict[int, str]):
-    uniq, inverse = np.unique(values, return_inverse=True)
+    # New entries are interned in order of first occurrence, so that ids do not depend on how
+    # the stream was cut into batches (1 process and N processes write the same store).
+    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
     ids = np.empty(uniq.shape[0], dtype=np.int64)
-    for i, h in enumerate(uniq.tolist()):
+    for i in np.argsort(first, kind="stable").tolist():
+        h = int(uniq[i])
         gid = cache.get(h)
         if gid is None:
             gid = cache[h] = table.get(strings[h])

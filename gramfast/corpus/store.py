@@ -175,7 +175,11 @@ class StoreWriter:
             shutil.rmtree(tmp)
         tmp.mkdir()
         arrays = _assemble(docs)
-        forms = self.strings.items[self._shard_first_string :]
+        # Ids are given in order of first occurrence, so the forms first used in this shard are
+        # the table's entries up to its largest id (later ones belong to later shards).
+        words = arrays["words"]
+        end = max(self._shard_first_string, int(words.max()) + 1 if words.size else 0)
+        forms = self.strings.items[self._shard_first_string : end]
         encoded = [s.encode("utf-8") for s in forms]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in encoded], out=offsets[1:])
@@ -187,7 +191,7 @@ class StoreWriter:
         checksums = {fn: sha256_file(tmp / fn) for fn in SHARD_FILES}
         tmp.rename(self.root / name)
         fsync_dir(self.root)
-        self._shard_first_string = len(self.strings.items)
+        self._shard_first_string = end
         n_tok = int(arrays["words"].shape[0])
         self.shards.append(
             {
@@ -219,7 +223,7 @@ class StoreWriter:
                 "documents": sum(s["documents"] for s in self.shards),
                 "sentences": sum(s["sentences"] for s in self.shards),
                 "tokens": sum(s["tokens"] for s in self.shards),
-                "strings": len(self.strings.items) if complete else self._shard_first_string,
+                "strings": self._shard_first_string,
             },
             "shards": self.shards,
             "stats": stats or {},
@@ -458,6 +462,7 @@ def verify_store(root: str | Path) -> list[str]:
     n_strings = 0
     for s in manifest["shards"]:
         d = root / s["name"]
+        n_strings += int(s["strings"])
         if not d.is_dir():
             problems.append(f"{s['name']}: missing")
             continue
@@ -469,7 +474,6 @@ def verify_store(root: str | Path) -> list[str]:
         if bad:
             problems.append(f"{s['name']}: checksum mismatch in {', '.join(bad)}")
             continue
-        n_strings += int(s["strings"])
         problems.extend(_check_shard(Shard(d, s), manifest, n_strings))
     return problems
 
