@@ -56,3 +56,51 @@ def _to_numpy(x):
     if hasattr(x, "detach"):
         return x.detach().float().cpu().numpy() if x.dtype.is_floating_point else x.cpu().numpy()
     return x
+
+
+SYNTH_LABELS = ("nsubj", "dobj", "amod", "det", "advmod", "prep", "pobj", "punct", "compound")
+SYNTH_POS = ("NOUN", "VERB", "ADJ", "DET", "ADV", "ADP", "PUNCT", "PROPN")
+
+
+def synthetic_store(root: Path, *, n_sentences: int = 400, vocab: int = 300, seed: int = 0):
+    """A parsed store of random trees over Zipf-distributed words, spaCy label scheme.
+
+    No model and no shared data are needed, so tests that use it run everywhere.
+    """
+    from gramfast.corpus.store import DocArrays, StoreWriter
+
+    rng = np.random.default_rng(seed)
+    header = {"source": "synthetic", "label_scheme": "spacy", "has_parse": True, "pipeline": {}}
+    writer = StoreWriter(Path(root), header, shard_size=2000)
+    ranks = np.arange(1, vocab + 1, dtype=np.float64)
+    p = (1.0 / ranks) / (1.0 / ranks).sum()
+    for _ in range(n_sentences // 4):
+        words, heads, labels, pos, starts = [], [], [], [], []
+        for _ in range(4):
+            n = int(rng.integers(2, 15))
+            base = len(words)
+            starts.append(base)
+            root_i = int(rng.integers(n))
+            for i in range(n):
+                words.append(f"w{int(rng.choice(vocab, p=p))}")
+                heads.append(base + (i if i == root_i else int(rng.integers(n))))
+                labels.append("ROOT" if i == root_i else SYNTH_LABELS[int(rng.integers(9))])
+                pos.append(SYNTH_POS[int(rng.integers(len(SYNTH_POS)))])
+            # make every tree acyclic: point each non-root token at an earlier root path
+            for i in range(n):
+                if i != root_i:
+                    j = int(rng.integers(n))
+                    heads[base + i] = base + (root_i if j == i else j if j < i else root_i)
+        writer.add(
+            DocArrays(
+                words=np.array([writer.strings.get(w) for w in words], np.int32),
+                heads=np.array(heads, np.int64),
+                labels=np.array([writer.labels.get(x) for x in labels]),
+                pos=np.array([writer.pos.get(x) for x in pos]),
+                tags=np.array([writer.tags.get(x) for x in pos]),
+                spaces=np.ones(len(words), bool),
+                sent_starts=np.array(starts, np.int64),
+            )
+        )
+    writer.finish()
+    return Path(root)

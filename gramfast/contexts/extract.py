@@ -162,11 +162,18 @@ class Extractor:
             keys[batch.pos == self.space_pos] = -1
         return keys
 
-    def pairs(self, batch: SentenceBatch, where: str = "batch") -> tuple[np.ndarray, ...]:
-        """(target keys int64 [P], context keys int64 [P], target tokens int32 [P])."""
+    def pairs(
+        self, batch: SentenceBatch, where: str = "batch", rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, ...]:
+        """(target keys int64 [P], context keys int64 [P], target tokens int32 [P]).
+
+        ``rng`` draws the shrinking-window spans (default: the extractor's own generator); the
+        pair stream passes one per (seed, epoch, block) so that an epoch's pairs do not depend
+        on what was extracted before it (a resumed run equals an uninterrupted one).
+        """
         try:
             if self.cfg.kind == ContextKind.window:
-                return self._window(batch)
+                return self._window(batch, self.rng if rng is None else rng)
             return self._dependency(batch)
         except TreeError as e:
             raise InputError(
@@ -175,10 +182,10 @@ class Extractor:
                 "input again (`gramfast parse`)"
             ) from e
 
-    def _window(self, batch: SentenceBatch) -> tuple[np.ndarray, ...]:
+    def _window(self, batch: SentenceBatch, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         n, k = batch.words.shape[0], self.cfg.window
         if self.cfg.dynamic_window:
-            spans = self.rng.integers(1, k + 1, size=n, dtype=np.int32)
+            spans = rng.integers(1, k + 1, size=n, dtype=np.int32)
         else:
             spans = np.full(n, k, dtype=np.int32)
         t, c = window_pairs(batch.pos, batch.sent_offsets, spans, self.space_pos)

@@ -124,9 +124,14 @@ def count_contexts(
     return ContextCounts(ex, wv, cv, n_tokens, n_pairs)
 
 
-def block_pairs(counts: ContextCounts, batch: SentenceBatch, where: str = "batch"):
+def block_pairs(
+    counts: ContextCounts,
+    batch: SentenceBatch,
+    where: str = "batch",
+    rng: np.random.Generator | None = None,
+):
     """(word ids int32, context ids int32, target tokens int32) of the surviving pairs."""
-    wk, ck, tok = counts.extractor.pairs(batch, where)
+    wk, ck, tok = counts.extractor.pairs(batch, where, rng)
     wi, ci = counts.words.lookup(wk), counts.contexts.lookup(ck)
     keep = (wi >= 0) & (ci >= 0)
     return wi[keep], ci[keep], tok[keep]
@@ -172,7 +177,8 @@ class PairStream:
         for k in rng.permutation(len(self.blocks)).tolist():
             block = self.blocks[k]
             batch = read_block(self.store, block)
-            wi, ci, tok = block_pairs(self.counts, batch, _where(block))
+            window_rng = np.random.default_rng([self.seed, epoch, k])
+            wi, ci, tok = block_pairs(self.counts, batch, _where(block), window_rng)
             if self.subsample > 0:
                 draws = rng.random(batch.words.shape[0])
                 keep = draws[tok] < self.keep_prob[wi]
