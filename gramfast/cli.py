@@ -197,6 +197,12 @@ def _register_optional() -> None:
     else:
         app.command("contexts")(contexts_cli)
     try:
+        from .pretrain.cli import pretrain_cli
+    except ImportError:
+        pass
+    else:
+        app.command("pretrain")(pretrain_cli)
+    try:
         from .vectors.cli import vectors_app
     except ImportError:
         pass

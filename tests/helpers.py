@@ -104,3 +104,50 @@ def synthetic_store(root: Path, *, n_sentences: int = 400, vocab: int = 300, see
         )
     writer.finish()
     return Path(root)
+
+
+def zipf_store(
+    root: Path, *, n_tokens: int, vocab: int, seed: int = 0, shard_size: int = 1_000_000
+) -> Path:
+    """A large synthetic store, built vectorised: Zipf(1) words, random trees, spaCy labels.
+
+    Each sentence (3 to 30 tokens) is a tree rooted at its first token; every other token hangs
+    from a uniformly chosen earlier one. Used by benchmarks that need millions of tokens.
+    """
+    from gramfast.corpus.store import DocArrays, StoreWriter
+
+    rng = np.random.default_rng(seed)
+    header = {"source": "synthetic", "label_scheme": "spacy", "has_parse": True, "pipeline": {}}
+    writer = StoreWriter(Path(root), header, shard_size=shard_size)
+    for name in (f"w{i}" for i in range(vocab)):
+        writer.strings.get(name)
+    label_ids = np.array([writer.labels.get(x) for x in SYNTH_LABELS])
+    pos_ids = np.array([writer.pos.get(x) for x in SYNTH_POS])
+    tag_ids = np.array([writer.tags.get(x) for x in SYNTH_POS])
+    root_label = writer.labels.get("ROOT")
+    cdf = np.cumsum(1.0 / np.arange(1, vocab + 1))
+    cdf /= cdf[-1]
+    done = 0
+    while done < n_tokens:
+        lengths = rng.integers(3, 31, size=64)
+        n = int(lengths.sum())
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        offset = np.arange(n) - np.repeat(starts, lengths)  # position within the sentence
+        heads = np.repeat(starts, lengths) + np.floor(rng.random(n) * offset).astype(np.int64)
+        labels = label_ids[rng.integers(len(label_ids), size=n)]
+        labels[starts] = root_label
+        pos = rng.integers(len(pos_ids), size=n)
+        writer.add(
+            DocArrays(
+                words=np.searchsorted(cdf, rng.random(n)).astype(np.int32),
+                heads=heads,
+                labels=labels,
+                pos=pos_ids[pos],
+                tags=tag_ids[pos],
+                spaces=np.ones(n, bool),
+                sent_starts=starts.astype(np.int64),
+            )
+        )
+        done += n
+    writer.finish()
+    return Path(root)

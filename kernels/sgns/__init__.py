@@ -1,5 +1,19 @@
-"""Skip-gram with negative sampling: reference (PyTorch), compiled (numba) and fused (Triton)."""
+"""Skip-gram with negative sampling: reference (PyTorch), compiled (numba) and fused (Triton).
 
-from .reference import sgns_step
+Submodules are imported on first use, so that the numba trainer does not pull in torch.
+"""
 
-__all__ = ["sgns_step"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {"sgns_step": "reference", "sgns_train_pairs": "compiled", "build_alias_table": "sampler"}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
