@@ -188,29 +188,19 @@ def store_verify_cli(store: Annotated[Path, typer.Argument(help="Store folder.")
     out.print(f"{store}: ok")
 
 
-def _register_optional() -> None:
-    """Register commands of later stages where their modules exist."""
-    try:
-        from .contexts.cli import contexts_cli
-    except ImportError:
-        pass
-    else:
-        app.command("contexts")(contexts_cli)
-    try:
-        from .pretrain.cli import pretrain_cli
-    except ImportError:
-        pass
-    else:
-        app.command("pretrain")(pretrain_cli)
-    try:
-        from .vectors.cli import vectors_app
-    except ImportError:
-        pass
-    else:
-        app.add_typer(vectors_app, name="vectors")
+def _register_stages() -> None:
+    """Commands of the later stages, each in its own module (imported here, not at the top, so
+    that this module's names exist before theirs import ``gramfast.console``)."""
+    from .contexts.cli import contexts_cli
+    from .pretrain.cli import pretrain_cli
+    from .vectors.cli import vectors_app
+
+    app.command("contexts")(contexts_cli)
+    app.command("pretrain")(pretrain_cli)
+    app.add_typer(vectors_app, name="vectors")
 
 
-_register_optional()
+_register_stages()
 
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
