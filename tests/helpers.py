@@ -54,7 +54,11 @@ def assert_close(actual, expected, *, atol: float, rtol: float, name: str = "val
 
 def _to_numpy(x):
     if hasattr(x, "detach"):
-        return x.detach().float().cpu().numpy() if x.dtype.is_floating_point else x.cpu().numpy()
+        import torch
+
+        if x.dtype in (torch.bfloat16, torch.float16):
+            x = x.float()  # NumPy has no bfloat16; float64 stays float64
+        return x.detach().cpu().numpy()
     return x
 
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_LAZY = {"sgns_step": "reference", "sgns_train_pairs": "compiled", "build_alias_table": "sampler"}
+_LAZY = {
+    "sgns_step": "reference",
+    "sgns_train_pairs": "compiled",
+    "sgns_lr": "compiled",
+    "build_alias_table": "sampler",
+    "draw_negatives": "sampler",
+}
 
 __all__ = sorted(_LAZY)
 
