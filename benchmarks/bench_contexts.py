@@ -1,8 +1,8 @@
 """Context extraction: numba kernels against the Python reference, tokens/s and pairs/s.
 
 Run: ``pytest --benchmark-only benchmarks/bench_contexts.py``. The data is the first shard of a
-real parsed store of at least 1M tokens (``$GRAMFAST_BENCH_STORE``, else
-``/work/scratch/corpus_slice.store``), loaded into memory; without one, a synthetic 1M-token
+real parsed store of at least 1M tokens (``$GRAMFAST_BENCH_STORE``), loaded into memory;
+without one, a synthetic 1M-token
 forest with a spaCy-like label mix (``extra_info["data"]`` says which). Target for dependency
 contexts: 30M tokens/s per core and at least 100x the reference. The reference is timed once
 on the first 50k tokens of the same data (it is linear in tokens).
@@ -71,8 +71,9 @@ def _real(path: Path) -> dict | None:
 
 @pytest.fixture(scope="module")
 def data() -> dict:
-    path = Path(os.environ.get("GRAMFAST_BENCH_STORE", "/work/scratch/corpus_slice.store"))
-    found = _real(path) if (path / "manifest.json").is_file() else None
+    env = os.environ.get("GRAMFAST_BENCH_STORE")
+    path = Path(env) if env else None
+    found = _real(path) if path is not None and (path / "manifest.json").is_file() else None
     return found or _synthetic(np.random.default_rng(0))
 
 
