@@ -14,6 +14,9 @@ _LAZY = {
     "sgns_lr": "compiled",
     "build_alias_table": "sampler",
     "draw_negatives": "sampler",
+    "sgns_update": "fused",
+    "sgns_update_shared": "fused",
+    "sample_negatives": "fused",
 }
 
 __all__ = sorted(_LAZY)
