@@ -155,11 +155,7 @@ def pretrain(
         InputError: bad options, a busy output folder, an empty store or vocabulary.
         GramfastError: a non-finite loss (the last good checkpoint stays usable).
     """
-    if cfg.device == Device.cuda:
-        raise InputError(
-            "--device cuda: the GPU trainer arrives with issue #5; use --device cpu "
-            "(or auto) for now"
-        )
+    device = resolve_device(cfg.device)
     state = _prepare_out(cfg, resume, overwrite)
     store = open_input(cfg)
     names = ["word", "grammar"] if cfg.grammar else ["word"]
@@ -173,10 +169,13 @@ def pretrain(
     started = time.perf_counter()
     trained = 0
     with open(cfg.out / "metrics.jsonl", "a", encoding="utf-8") as metrics:
-        for epoch in range(start_epoch, cfg.epochs):
-            for space in spaces:
-                trained += _train_epoch(cfg, space, epoch, metrics, progress)
-            save_checkpoint(cfg.out, epoch + 1, spaces)
+        if device is None:
+            for epoch in range(start_epoch, cfg.epochs):
+                for space in spaces:
+                    trained += _train_epoch(cfg, space, epoch, metrics, progress)
+                save_checkpoint(cfg.out, epoch + 1, spaces)
+        else:
+            trained = _train_on_device(cfg, spaces, device, start_epoch, metrics, progress)
     seconds = time.perf_counter() - started
     write_outputs(cfg.out, spaces)
     return {
@@ -192,6 +191,49 @@ def pretrain(
             for s in spaces
         },
     }
+
+
+def resolve_device(choice: Device) -> Any:
+    """None for the numba CPU trainer, else the torch device the fused kernels run on.
+
+    ``auto`` takes the GPU when torch sees one. ``cuda`` without a CUDA device is a usage error,
+    except under ``TRITON_INTERPRET=1``, where the GPU loop runs interpreted on CPU tensors
+    (slow; for tests of the loop itself).
+    """
+    if choice == Device.cpu:
+        return None
+    import os
+
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if choice == Device.auto:
+        return None
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        log.warning("--device cuda without CUDA: Triton kernels run interpreted on CPU tensors")
+        return torch.device("cpu")
+    raise InputError(
+        "--device cuda: torch sees no CUDA device on this machine; use --device cpu (or auto), "
+        "or check the driver with `gramfast info`"
+    )
+
+
+def _train_on_device(cfg, spaces, device, start_epoch, metrics, progress) -> int:
+    from .gpu import DeviceSpace, train_epoch_gpu
+
+    def report(space, epoch, loss, pairs, seconds, total) -> None:
+        _report(cfg, space, epoch, loss, pairs, seconds, total, metrics, progress)
+
+    on_device = [DeviceSpace(s, device) for s in spaces]
+    trained = 0
+    for epoch in range(start_epoch, cfg.epochs):
+        for dev in on_device:
+            trained += train_epoch_gpu(cfg, dev, epoch, report, METRICS_EVERY_S)
+        for dev in on_device:
+            dev.to_host()
+        save_checkpoint(cfg.out, epoch + 1, spaces)
+    return trained
 
 
 def _train_epoch(
