@@ -50,8 +50,26 @@ def test_store_holds_what_spacy_parsed(corpus_slice: Path, corpus_slice_store: P
         assert store.document_text(si, d) == lines[i]
 
 
-def test_two_processes_give_the_same_store(corpus_slice: Path, tmp_path: Path) -> None:
-    lines = corpus_slice.read_text(encoding="utf-8").splitlines()[:150]
+SUBJECTS = ("The old farmer", "A young scientist", "Her brother", "The committee", "Nobody")
+VERBS = ("discovered", "sold", "described", "ignored", "painted", "wrote about")
+OBJECTS = ("a star", "the house", "his bicycle", "an old letter", "the river")
+EXTRAS = ("with a telescope", "in the morning", "out of the window", "because of the rain", "")
+
+
+@pytest.fixture
+def english_lines() -> list[str]:
+    """300 generated English lines of one or two sentences (no shared data needed)."""
+    rng = np.random.default_rng(3)
+
+    def sentence() -> str:
+        parts = [rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(EXTRAS)]
+        return " ".join(p for p in parts if p) + "."
+
+    return [" ".join(sentence() for _ in range(int(rng.integers(1, 3)))) for _ in range(300)]
+
+
+def test_two_processes_give_the_same_store(english_lines: list[str], tmp_path: Path) -> None:
+    lines = english_lines[:150]
     src = tmp_path / "in.txt"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     one, two = tmp_path / "one", tmp_path / "two"
@@ -60,8 +78,10 @@ def test_two_processes_give_the_same_store(corpus_slice: Path, tmp_path: Path) -
     assert _tree_files(one) == _tree_files(two)
 
 
-def test_resume_after_interrupt_matches_straight_run(corpus_slice: Path, tmp_path: Path) -> None:
-    lines = corpus_slice.read_text(encoding="utf-8").splitlines()[:300]
+def test_resume_after_interrupt_matches_straight_run(
+    english_lines: list[str], tmp_path: Path
+) -> None:
+    lines = english_lines
     src = tmp_path / "in.txt"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
