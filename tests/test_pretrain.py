@@ -23,6 +23,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthetic_store(tmp_path_factory.mktemp("synth") / "store")
 
 
+class Stop(Exception):
+    """Raised from a progress callback to interrupt a run."""
+
+
+def stop_in_epoch_2(row: dict) -> None:
+    if row["epoch"] == 2:
+        raise Stop
+
+
 def _cfg(store: Path, out: Path, **kw) -> PretrainConfig:
     return PretrainConfig(input=(str(store),), out=out, **{**SMALL, **kw})
 
@@ -64,13 +73,6 @@ def test_training_lowers_the_loss(store: Path, tmp_path: Path) -> None:
 def test_one_thread_is_deterministic_and_resume_matches(store: Path, tmp_path: Path) -> None:
     pretrain(_cfg(store, tmp_path / "a", epochs=3))
     pretrain(_cfg(store, tmp_path / "b", epochs=3))
-
-    class Stop(Exception):
-        pass
-
-    def stop_in_epoch_2(row: dict) -> None:
-        if row["epoch"] == 2:
-            raise Stop
 
     with pytest.raises(Stop):
         pretrain(_cfg(store, tmp_path / "c", epochs=3), progress=stop_in_epoch_2)
@@ -147,13 +149,6 @@ def test_cli_empty_store(tmp_path: Path) -> None:
 def test_resume_matches_with_shrinking_window(store: Path, tmp_path: Path) -> None:
     kw = {"contexts": "window", "dynamic_window": True, "grammar": False, "epochs": 2}
     pretrain(_cfg(store, tmp_path / "a", **kw))
-
-    class Stop(Exception):
-        pass
-
-    def stop_in_epoch_2(row: dict) -> None:
-        if row["epoch"] == 2:
-            raise Stop
 
     with pytest.raises(Stop):
         pretrain(_cfg(store, tmp_path / "b", **kw), progress=stop_in_epoch_2)

@@ -32,30 +32,11 @@ def block_spans(store: ParsedStore, block_tokens: int) -> list[Block]:
     """The store cut into runs of whole sentences of at most ``block_tokens`` tokens."""
     if block_tokens < 1:
         raise InputError(f"block_tokens must be >= 1; got {block_tokens}: use 1 << 20")
-    out: list[Block] = []
-    for k, shard in enumerate(store.shards):
-        so = shard.sent_offsets
-        s, n_sent = 0, so.shape[0] - 1
-        while s < n_sent:
-            e = int(np.searchsorted(so, so[s] + block_tokens, side="right")) - 1
-            e = min(max(e, s + 1), n_sent)
-            out.append(Block(k, s, e))
-            s = e
-    return out
+    return [Block(*span) for span in store.sentence_spans(block_tokens)]
 
 
 def read_block(store: ParsedStore, block: Block) -> SentenceBatch:
-    shard = store.shards[block.shard]
-    so = shard.sent_offsets
-    a, b = int(so[block.start]), int(so[block.stop])
-    return SentenceBatch(
-        words=np.asarray(shard.words[a:b]),
-        heads=np.asarray(shard.heads[a:b]) - np.int32(a),
-        labels=np.asarray(shard.labels[a:b]),
-        pos=np.asarray(shard.pos[a:b]),
-        tags=np.asarray(shard.tags[a:b]),
-        sent_offsets=np.asarray(so[block.start : block.stop + 1]) - a,
-    )
+    return store.batch(block.shard, block.start, block.stop)
 
 
 def _where(block: Block) -> str:

@@ -407,25 +407,40 @@ class ParsedStore:
     def nbytes(self) -> int:
         return dir_bytes(self.root)
 
-    def iter_batches(self, max_tokens: int = 1 << 20) -> Iterator[SentenceBatch]:
-        """Yield runs of whole sentences of at most ``max_tokens`` tokens (longer ones alone)."""
-        for shard in self.shards:
+    def sentence_spans(self, max_tokens: int) -> list[tuple[int, int, int]]:
+        """(shard, first sentence, one past the last): runs of whole sentences of at most
+        ``max_tokens`` tokens within one shard (a longer sentence forms a run alone)."""
+        if max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1; got {max_tokens}")
+        spans: list[tuple[int, int, int]] = []
+        for k, shard in enumerate(self.shards):
             so = shard.sent_offsets
-            s = 0
-            n_sent = so.shape[0] - 1
+            s, n_sent = 0, so.shape[0] - 1
             while s < n_sent:
                 e = int(np.searchsorted(so, so[s] + max_tokens, side="right")) - 1
                 e = min(max(e, s + 1), n_sent)
-                a, b = int(so[s]), int(so[e])
-                yield SentenceBatch(
-                    words=np.asarray(shard.words[a:b]),
-                    heads=np.asarray(shard.heads[a:b]) - np.int32(a),
-                    labels=np.asarray(shard.labels[a:b]),
-                    pos=np.asarray(shard.pos[a:b]),
-                    tags=np.asarray(shard.tags[a:b]),
-                    sent_offsets=np.asarray(so[s : e + 1]) - a,
-                )
+                spans.append((k, s, e))
                 s = e
+        return spans
+
+    def batch(self, shard_index: int, start: int, stop: int) -> SentenceBatch:
+        """Sentences [start, stop) of one shard as arrays, heads relative to the batch."""
+        shard = self.shards[shard_index]
+        so = shard.sent_offsets
+        a, b = int(so[start]), int(so[stop])
+        return SentenceBatch(
+            words=np.asarray(shard.words[a:b]),
+            heads=np.asarray(shard.heads[a:b]) - np.int32(a),
+            labels=np.asarray(shard.labels[a:b]),
+            pos=np.asarray(shard.pos[a:b]),
+            tags=np.asarray(shard.tags[a:b]),
+            sent_offsets=np.asarray(so[start : stop + 1]) - a,
+        )
+
+    def iter_batches(self, max_tokens: int = 1 << 20) -> Iterator[SentenceBatch]:
+        """Yield runs of whole sentences of at most ``max_tokens`` tokens (longer ones alone)."""
+        for span in self.sentence_spans(max_tokens):
+            yield self.batch(*span)
 
     def document_text(self, shard_index: int, doc_index: int) -> str:
         """Rebuild one document's text from forms and trailing spaces."""
