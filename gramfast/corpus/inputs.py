@@ -158,10 +158,16 @@ def split_long(text: str, max_chars: int) -> list[str]:
 
 def _text_lines(source: Source, stats: ReadStats) -> Iterator[tuple[int, str]]:
     f = _open_binary(source)
+    # Progress counts bytes on disk: for gzip, the position in the compressed file.
+    raw_file = getattr(f, "fileobj", None)
+    base = stats.bytes_read
     try:
         for lineno, raw in enumerate(f, 1):
             stats.lines += 1
-            stats.bytes_read += len(raw)
+            if raw_file is not None:
+                stats.bytes_read = base + raw_file.tell()
+            else:
+                stats.bytes_read += len(raw)
             yield lineno, decode_line(raw.rstrip(b"\r\n"), stats)
     finally:
         if source.path != "-":
