@@ -119,3 +119,18 @@ def test_stream_bad_batch_size(tmp_path: Path, rng: np.random.Generator) -> None
     counts = count_contexts(store, ContextsConfig())
     with pytest.raises(InputError, match="batch_size must be >= 1"):
         PairStream(store, counts, 0)
+
+
+def test_chain_ids_do_not_depend_on_batch_padding(tmp_path) -> None:
+    """One chain seen in batches of different longest-chain widths keeps one id and name."""
+    from gramfast.contexts.extract import ContextsConfig, Extractor
+    from tests.helpers import synthetic_store
+
+    store = ParsedStore(synthetic_store(tmp_path / "s", n_sentences=40))
+    ex = Extractor(store, ContextsConfig(kind="deps"))
+    of = 3
+    a = ex._chain_id((-1, of))
+    b = ex._chain_id((-1, of, -1))
+    c = ex._chain_id((-1, of, -1, -1))
+    assert a == b == c
+    assert len(ex.chain_names) == 1

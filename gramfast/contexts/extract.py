@@ -227,11 +227,14 @@ class Extractor:
         return ids[where.reshape(-1)]
 
     def _chain_id(self, row: tuple[int, ...]) -> int:
+        # NOTE: rows are padded with -1 to the longest chain of their batch; the key must not
+        # depend on that width, or one chain gets two ids (and two contexts with one name).
+        row = (row[0], *(w for w in row[1:] if w >= 0))
         i = self.chain_ids.get(row)
         if i is None:
             i = self.chain_ids[row] = len(self.chain_names)
             kind = "prep" if row[0] < 0 else self.store.labels[row[0]]
-            self.chain_names.append("_".join([kind, *(self.forms[w] for w in row[1:] if w >= 0)]))
+            self.chain_names.append("_".join([kind, *(self.forms[w] for w in row[1:])]))
         return i
 
     # -- rendering -----------------------------------------------------------------------
