@@ -80,14 +80,15 @@ def _contexts_config(cfg: PretrainConfig, kind: str) -> ContextsConfig:
 def expected_pairs(store: ParsedStore, counts: ContextCounts, keep_prob: np.ndarray) -> float:
     """Expected pairs per epoch after subsampling: Σ over surviving pairs of P(keep word)."""
     total = 0.0
-    for block in block_spans(store, BLOCK_TOKENS * 16):
+    for block in block_spans(store, BLOCK_TOKENS):
         wi, _, _ = block_pairs(counts, read_block(store, block))
         total += float(keep_prob[wi].sum())
     return total
 
 
 def _build_space(name: str, store: ParsedStore, cfg: PretrainConfig, seed: int) -> Space:
-    counts = count_contexts(store, _contexts_config(cfg, name))
+    # Small blocks bound the transient pair arrays (a window-5 block yields ~10 pairs a token).
+    counts = count_contexts(store, _contexts_config(cfg, name), block_tokens=BLOCK_TOKENS)
     stream = PairStream(
         store, counts, cfg.batch_pairs, block_tokens=BLOCK_TOKENS, subsample=cfg.sample, seed=seed
     )
