@@ -155,3 +155,16 @@ def zipf_store(
         done += n
     writer.finish()
     return Path(root)
+
+
+# Levy & Goldberg (2014), figure 1: "Australian scientist discovers star with telescope".
+PAPER_CONTEXTS = {
+    ("discovers", "nsubj_scientist"),
+    ("discovers", "dobj_star"),
+    ("discovers", "prep_with_telescope"),
+    ("scientist", "amod_australian"),
+    ("scientist", "nsubjI_discovers"),
+    ("star", "dobjI_discovers"),
+    ("telescope", "prep_withI_discovers"),
+    ("australian", "amodI_scientist"),
+}
