@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def parse(cfg: ParseConfig, progress: ProgressFn | None = None) -> ParseResult:
     if first is None:
         names = ", ".join(s.name for s in sources)
         raise InputError(f"the input holds no documents ({names}): every line is empty")
-    docs = _chain([first], docs)
+    docs = chain([first], docs)
 
     writer = _open_writer(cfg, header)
     skip = writer.docs_done
@@ -191,11 +191,6 @@ def _open_writer(cfg: ParseConfig, header: dict[str, Any]) -> StoreWriter:
     writer = StoreWriter(out, header, cfg.shard_size)
     writer.write_manifest(complete=False)
     return writer
-
-
-def _chain(head: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
-    yield from head
-    yield from rest
 
 
 def _skip(docs: Iterator[Any], n: int) -> Iterator[Any]:

@@ -61,6 +61,18 @@ def _assert_update(out, ref32, ref_same, ids, name):
         assert_close(out, ref32, atol=2 * err + 1e-6, rtol=adds * 2.0**-9, name=name)
 
 
+def _assert_matches_reference(out_w, out_c, out_loss, w0, c0, words, ctx, full_neg, lr):
+    """Fused results against sgns_step in fp32 (and the same-dtype step for the tolerance)."""
+    ref_w, ref_c = w0.float(), c0.float()
+    ref_loss = sgns_step(ref_w, ref_c, words, ctx, full_neg, lr)
+    same_w, same_c = w0.clone(), c0.clone()
+    sgns_step(same_w, same_c, words, ctx, full_neg, lr)
+
+    assert_close(out_loss, ref_loss, atol=ATOL, rtol=RTOL, name="loss")
+    _assert_update(out_w, ref_w, same_w, words, "word_vectors")
+    _assert_update(out_c, ref_c, same_c, torch.cat([ctx, full_neg.reshape(-1)]), "context_vectors")
+
+
 def _untouched(before, after, touched, name):
     """Rows no id points at keep their exact bits."""
     keep = torch.ones(before.shape[0], dtype=torch.bool, device=before.device)
@@ -92,14 +104,7 @@ def test_sgns_update_unique(n_pairs, n_neg, dim, dtype, shared):
     out_loss = torch.full((n_pairs,), float("nan"), device=DEVICE)
     _fused(shared)(out_w, out_c, words, ctx, neg, lr=lr, loss_out=out_loss, block_p=block_p)
     full_neg = _expand(neg, shared, block_p, n_pairs)
-    ref_w, ref_c = w0.float(), c0.float()
-    ref_loss = sgns_step(ref_w, ref_c, words, ctx, full_neg, lr)
-    same_w, same_c = w0.clone(), c0.clone()
-    sgns_step(same_w, same_c, words, ctx, full_neg, lr)
-
-    assert_close(out_loss, ref_loss, atol=ATOL, rtol=RTOL, name="loss")
-    _assert_update(out_w, ref_w, same_w, words, "word_vectors")
-    _assert_update(out_c, ref_c, same_c, torch.cat([ctx, full_neg.reshape(-1)]), "context_vectors")
+    _assert_matches_reference(out_w, out_c, out_loss, w0, c0, words, ctx, full_neg, lr)
     _untouched(w0, out_w, words, "untouched word rows")
     _untouched(c0, out_c, torch.cat([ctx, neg.reshape(-1)]), "untouched context rows")
 
@@ -122,14 +127,7 @@ def test_sgns_update_repeated_ids(dtype, shared):
     out_loss = torch.full((n_pairs,), float("nan"), device=DEVICE)
     _fused(shared)(out_w, out_c, words, ctx, neg, lr=0.05, loss_out=out_loss, block_p=16)
     full_neg = _expand(neg, shared, 16, n_pairs)
-    ref_w, ref_c = w0.float(), c0.float()
-    ref_loss = sgns_step(ref_w, ref_c, words, ctx, full_neg, 0.05)
-    same_w, same_c = w0.clone(), c0.clone()
-    sgns_step(same_w, same_c, words, ctx, full_neg, 0.05)
-
-    assert_close(out_loss, ref_loss, atol=ATOL, rtol=RTOL, name="loss")
-    _assert_update(out_w, ref_w, same_w, words, "word_vectors")
-    _assert_update(out_c, ref_c, same_c, torch.cat([ctx, full_neg.reshape(-1)]), "context_vectors")
+    _assert_matches_reference(out_w, out_c, out_loss, w0, c0, words, ctx, full_neg, 0.05)
 
 
 @pytest.mark.skipif(not INTERPRETED, reason="programs run in order only under the interpreter")
@@ -387,14 +385,7 @@ def test_sgns_update_gpu_large_unique(shared, n_neg, dtype, bf16_atomics):
         out_w, out_c, words, ctx, neg, lr=0.05, loss_out=out_loss, bf16_atomics=bf16_atomics
     )
     full_neg = _expand(neg, shared, 16, n_pairs)
-    ref_w, ref_c = w0.float(), c0.float()
-    ref_loss = sgns_step(ref_w, ref_c, words, ctx, full_neg, 0.05)
-    same_w, same_c = w0.clone(), c0.clone()
-    sgns_step(same_w, same_c, words, ctx, full_neg, 0.05)
-
-    assert_close(out_loss, ref_loss, atol=ATOL, rtol=RTOL, name="loss")
-    _assert_update(out_w, ref_w, same_w, words, "word_vectors")
-    _assert_update(out_c, ref_c, same_c, torch.cat([ctx, full_neg.reshape(-1)]), "context_vectors")
+    _assert_matches_reference(out_w, out_c, out_loss, w0, c0, words, ctx, full_neg, 0.05)
     _untouched(c0, out_c, torch.cat([ctx, neg.reshape(-1)]), "untouched context rows")
 
 
