@@ -191,6 +191,7 @@ def store_verify_cli(store: Annotated[Path, typer.Argument(help="Store folder.")
 def _register_stages() -> None:
     """Commands of the later stages, each in its own module (imported here, not at the top, so
     that this module's names exist before theirs import ``gramfast.console``)."""
+    from .classify.cli import evaluate_cli, predict_cli, train_cli
     from .contexts.cli import contexts_cli
     from .pretrain.cli import pretrain_cli
     from .vectors.cli import vectors_app
@@ -198,6 +199,9 @@ def _register_stages() -> None:
     app.command("contexts")(contexts_cli)
     app.command("pretrain")(pretrain_cli)
     app.add_typer(vectors_app, name="vectors")
+    app.command("train")(train_cli)
+    app.command("evaluate")(evaluate_cli)
+    app.command("predict")(predict_cli)
 
 
 _register_stages()

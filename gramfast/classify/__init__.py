@@ -1,0 +1,1 @@
+"""The sentence classifier: an LSTM over pretrained word, grammar and context rows."""
