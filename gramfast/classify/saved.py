@@ -76,6 +76,7 @@ def save_model(out: Path, model: SentenceLSTM, meta: dict[str, Any]) -> None:
         **meta,
         "format": FORMAT,
         "version": VERSION,
+        "features": list(model.features),
         "tables": {f: [e.n_free, e.n_vocab, e.dim] for f, e in model.embed.items()},
         "hidden": model.lstm.hidden_size,
         "layers": model.lstm.num_layers,
@@ -119,7 +120,14 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> SavedModel:
             f"{weights} is not the weights file {META} describes (sha256 {digest[:12]} vs "
             f"{meta['weights_sha256'][:12]}): the two files come from different models"
         )
-    tables = {f: tuple(x) for f, x in meta["tables"].items()}
+    # NOTE: the features' order is the order of the concatenated embeddings; model.json's keys
+    # are sorted, so the order comes from the "features" list.
+    order = meta.get("features") or list(meta["tables"])
+    if sorted(order) != sorted(meta["tables"]):
+        raise InputError(
+            f"{path}: features {order} do not match the tables {sorted(meta['tables'])}"
+        )
+    tables = {f: tuple(meta["tables"][f]) for f in order}
     for f, lex in meta["lexicons"].items():
         rows = 2 + len(lex["extra"]) + len(lex["vocab"])
         if f not in tables or tables[f][0] + tables[f][1] != rows:

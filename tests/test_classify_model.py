@@ -1,0 +1,178 @@
+"""The classifier's parts without spaCy: embeddings, the LSTM, batching, encoding, metrics, I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gramfast.classify.features import PAD, UNK, Encoded, Lexicon, _truncate
+from gramfast.classify.metrics import scores
+from gramfast.classify.model import SentenceLSTM, SplitEmbedding
+from gramfast.classify.saved import load_model, save_model
+from gramfast.classify.train import batch_tensors, make_batches
+from gramfast.errors import InputError
+
+TABLES = {"words": (5, 40, 12), "grammar": (2, 9, 4)}
+
+
+def _model(seed: int = 0, freeze: bool = False) -> SentenceLSTM:
+    torch.manual_seed(seed)
+    m = SentenceLSTM(TABLES, n_labels=3, hidden=8, dropout=0.3, freeze=freeze)
+    gen = torch.Generator().manual_seed(seed)
+    for e in m.embed.values():
+        e.reset(gen)
+    return m
+
+
+def _random_encoded(rng: np.random.Generator, n_docs: int, max_len: int = 9) -> Encoded:
+    lengths = rng.integers(1, max_len + 1, size=n_docs)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    n = int(offsets[-1])
+    ids = {
+        f: rng.integers(0, nf + nv, size=n).astype(np.int64) for f, (nf, nv, _) in TABLES.items()
+    }
+    return Encoded(ids, offsets)
+
+
+def test_padded_batch_equals_each_sentence_alone(rng: np.random.Generator) -> None:
+    model = _model().eval()
+    enc = _random_encoded(rng, 7)
+    index = np.arange(7)
+    ids, lengths = batch_tensors(enc, index, torch.device("cpu"))
+    assert ids["words"].shape == (7, int(enc.lengths.max()))
+    out = torch.full((7, 3), float("nan"))
+    with torch.no_grad():
+        out = model(ids, lengths)
+        for i in range(7):
+            one_ids, one_len = batch_tensors(enc, np.array([i]), torch.device("cpu"))
+            alone = model(one_ids, one_len)
+            torch.testing.assert_close(out[i : i + 1], alone, rtol=1e-5, atol=1e-6)
+    assert torch.isfinite(out).all()
+
+
+def test_batch_tensors_matches_a_loop(rng: np.random.Generator) -> None:
+    enc = _random_encoded(rng, 11)
+    index = rng.permutation(11)[:6]
+    ids, lengths = batch_tensors(enc, index, torch.device("cpu"))
+    for row, doc in enumerate(index.tolist()):
+        a, b = enc.offsets[doc], enc.offsets[doc + 1]
+        assert lengths[row] == b - a
+        for f in TABLES:
+            got = ids[f][row].numpy()
+            assert np.array_equal(got[: b - a], enc.ids[f][a:b])
+            assert (got[b - a :] == PAD).all()
+
+
+@pytest.mark.parametrize("n", [1, 49, 50, 51, 777])
+def test_make_batches_cover_every_sentence_once(rng: np.random.Generator, n: int) -> None:
+    lengths = rng.integers(1, 40, size=n)
+    for r in (rng, None):
+        batches = make_batches(lengths, 50, r)
+        assert all(1 <= len(b) <= 50 for b in batches)
+        assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(n))
+    ordered = np.concatenate(make_batches(lengths, 50, None))
+    assert (np.diff(lengths[ordered]) >= 0).all()
+
+
+def test_truncate_and_empty_documents() -> None:
+    token_ids = np.arange(10, 20, dtype=np.int64)
+    offsets = np.array([0, 4, 4, 10])  # the second document has no tokens
+    kept = np.clip(np.diff(offsets), 1, 3)
+    out = _truncate(token_ids, offsets, kept)
+    assert out.tolist() == [10, 11, 12, PAD, 14, 15, 16]
+
+
+def test_encoded_subset(rng: np.random.Generator) -> None:
+    enc = _random_encoded(rng, 9)
+    index = np.array([8, 0, 3])
+    sub = enc.subset(index)
+    for j, i in enumerate(index.tolist()):
+        for f in TABLES:
+            a, b = enc.offsets[i], enc.offsets[i + 1]
+            assert np.array_equal(sub.ids[f][sub.offsets[j] : sub.offsets[j + 1]], enc.ids[f][a:b])
+
+
+def test_lexicon_layout() -> None:
+    lex = Lexicon(["the", "cat"], extra=["zyx"])
+    assert lex.lookup(["zyx", "the", "cat", "dog"]).tolist() == [2, 3, 4, UNK]
+    assert lex.n_rows == 5 and lex.first_vocab_row == 3
+
+
+def test_pretrained_rows_land_and_stay_frozen(rng: np.random.Generator) -> None:
+    vocab = torch.from_numpy(rng.standard_normal((6, 5)).astype(np.float32))
+    for freeze in (True, False):
+        emb = SplitEmbedding(n_free=3, n_vocab=6, dim=5, freeze=freeze)
+        emb.reset(torch.Generator().manual_seed(1), vocab)
+        ids = torch.tensor([[0, 1, 2, 3, 8]])
+        got = emb(ids)[0]
+        assert torch.equal(got[0], torch.zeros(5))
+        assert torch.equal(got[3], vocab[0]) and torch.equal(got[4], vocab[5])
+        opt = torch.optim.AdamW([p for p in emb.parameters() if p.requires_grad], lr=0.1)
+        free_before = emb.free.detach().clone()
+        for _ in range(3):
+            opt.zero_grad()
+            emb(ids).pow(2).sum().backward()
+            opt.step()
+        assert torch.equal(emb.vocab.detach(), vocab) == freeze
+        assert not torch.equal(emb.free.detach()[1:], free_before[1:])  # UNK and extra learn
+
+
+def _reference_scores(gold: list[int], pred: list[int], n: int) -> tuple[float, float]:
+    f1s = []
+    for c in range(n):
+        tp = sum(g == c and p == c for g, p in zip(gold, pred))
+        fp = sum(g != c and p == c for g, p in zip(gold, pred))
+        fn = sum(g == c and p != c for g, p in zip(gold, pred))
+        if tp + fp + fn == 0:
+            continue
+        f1s.append(2 * tp / (2 * tp + fp + fn))
+    acc = sum(g == p for g, p in zip(gold, pred)) / len(gold)
+    return acc, sum(f1s) / len(f1s)
+
+
+@pytest.mark.parametrize("n_labels", [2, 6])
+def test_scores_match_a_direct_count(rng: np.random.Generator, n_labels: int) -> None:
+    gold = rng.integers(0, n_labels, 300)
+    pred = np.where(rng.random(300) < 0.6, gold, rng.integers(0, n_labels, 300))
+    s = scores(gold, pred, [f"c{i}" for i in range(n_labels)])
+    acc, f1 = _reference_scores(gold.tolist(), pred.tolist(), n_labels)
+    assert s["accuracy"] == pytest.approx(acc) and s["macro_f1"] == pytest.approx(f1)
+    m = np.array(s["confusion"])
+    assert m.sum() == 300 and np.trace(m) == int((gold == pred).sum())
+
+
+def _meta() -> dict:
+    return {
+        "config": {"dropout": 0.3, "max_tokens": 50},
+        "labels": ["a", "b", "c"],
+        "features": ["words", "grammar"],
+        "lexicons": {
+            "words": {"vocab": [f"w{i}" for i in range(40)], "extra": ["x1", "x2", "x3"]},
+            "grammar": {"vocab": [f"g{i}" for i in range(9)], "extra": []},
+        },
+        "lowercase": True,
+    }
+
+
+def test_save_load_same_predictions(tmp_path: Path, rng: np.random.Generator) -> None:
+    model = _model(3).eval()
+    enc = _random_encoded(rng, 5)
+    ids, lengths = batch_tensors(enc, np.arange(5), torch.device("cpu"))
+    save_model(tmp_path / "m", model, _meta())
+    loaded = load_model(tmp_path / "m")
+    with torch.no_grad():
+        assert torch.equal(model(ids, lengths), loaded.model(ids, lengths))
+    assert loaded.labels == ["a", "b", "c"]
+
+
+def test_weights_of_another_model_are_refused(tmp_path: Path) -> None:
+    save_model(tmp_path / "a", _model(1), _meta())
+    save_model(tmp_path / "b", _model(2), _meta())
+    (tmp_path / "a" / "weights.pt").write_bytes((tmp_path / "b" / "weights.pt").read_bytes())
+    with pytest.raises(InputError, match="different models"):
+        load_model(tmp_path / "a")
+    with pytest.raises(InputError, match="not a gramfast model folder"):
+        load_model(tmp_path)
