@@ -1,0 +1,150 @@
+"""Accuracy of the classifier with random and with pretrained word + grammar rows.
+
+TREC and SST-2: five seeds each, scored on their test sets; MR: 10-fold cross-validation with
+the shared fold file (fold i uses seed i). Every run has the same architecture and options; only
+``--init`` changes. Runs go to ``--work/runs.jsonl`` as they finish (a rerun skips finished
+ones), the table to ``--work/summary.json`` and, with ``--results``, to that file.
+
+    python benchmarks/classify_accuracy.py --vectors VECTORS --data ../shared/data \
+        --work runs/classify --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+KIM_2014 = {"TREC": 92.8, "SST-2": 86.8, "MR": 81.0}  # CNN with word2vec (Kim 2014, Table 2)
+
+
+def _runs(data: Path, seeds: int) -> list[dict[str, Any]]:
+    c = data / "classify"
+    runs = []
+    for init in ("random", "pretrained"):  # MR first: one job of ten folds, the longest
+        runs.append({"set": "MR", "init": init, "seed": 0, "train": c / "MR/all.tsv",
+                     "cv": 10, "folds": c / "MR/cv10_folds.txt"})  # fmt: skip
+    for init in ("random", "pretrained"):
+        for seed in range(seeds):
+            runs.append({"set": "TREC", "init": init, "seed": seed,
+                         "train": c / "TREC/train.tsv", "test": c / "TREC/test.tsv"})  # fmt: skip
+            runs.append({"set": "SST-2", "init": init, "seed": seed,
+                         "train": c / "SST-2/train.tsv", "dev": c / "SST-2/dev.tsv",
+                         "test": c / "SST-2/test.tsv"})  # fmt: skip
+    return runs
+
+
+def _key(run: dict[str, Any]) -> str:
+    return f"{run['set']}/{run['init']}/{run['seed']}"
+
+
+def _one(run: dict[str, Any], vectors: str, work: str, threads: int) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(threads)
+    from gramfast.classify.config import ClassifierConfig
+    from gramfast.classify.run import train_classifier
+
+    out = Path(work) / "models" / _key(run).replace("/", "-")
+    cfg = ClassifierConfig(
+        train=Path(run["train"]),
+        out=out,
+        vectors=Path(vectors),
+        dev=Path(run["dev"]) if run.get("dev") else None,
+        test=Path(run["test"]) if run.get("test") else None,
+        features=("words", "grammar"),
+        init=run["init"],
+        cv=run.get("cv", 0),
+        folds=Path(run["folds"]) if run.get("folds") else None,
+        seed=run["seed"],
+        device="cpu",
+    )
+    t0 = time.perf_counter()
+    summary = train_classifier(cfg, overwrite=True)
+    row = {"key": _key(run), "set": run["set"], "init": run["init"], "seed": run["seed"]}
+    if run.get("cv"):
+        row["accuracies"] = [f["accuracy"] for f in summary["folds"]]
+    else:
+        row["accuracies"] = [summary["test"]["accuracy"]]
+        row["best_epoch"] = summary["best_epoch"]
+        row["train_sentences_per_s"] = summary["train_sentences_per_s"]
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for name in ("TREC", "SST-2", "MR"):
+        entry: dict[str, Any] = {"kim_2014": KIM_2014[name]}
+        for init in ("random", "pretrained"):
+            acc = [
+                a for r in rows if r["set"] == name and r["init"] == init for a in r["accuracies"]
+            ]
+            if acc:
+                a = 100 * np.array(acc)
+                entry[init] = {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1
+                               else 0.0, "n": len(a)}  # fmt: skip
+        if "random" in entry and "pretrained" in entry:
+            entry["gain"] = entry["pretrained"]["mean"] - entry["random"]["mean"]
+            entry["gap_to_kim"] = KIM_2014[name] - entry["pretrained"]["mean"]
+        table[name] = entry
+    return table
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--vectors", required=True)
+    ap.add_argument("--data", default=os.environ.get("GRAMFAST_DATA", "../shared/data"))
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--jobs", type=int, default=2, help="runs at once (each on one thread)")
+    ap.add_argument("--only", default="", help="comma list of sets to run (default: all)")
+    ap.add_argument("--results", default=None, help="also write the summary here")
+    args = ap.parse_args()
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    log_path = work / "runs.jsonl"
+    done = {}
+    if log_path.is_file():
+        for line in log_path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                done[row["key"]] = row
+    todo = [r for r in _runs(Path(args.data), args.seeds) if _key(r) not in done]
+    if args.only:
+        todo = [r for r in todo if r["set"] in args.only.split(",")]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(_one, r, args.vectors, str(work), 1) for r in todo]
+        for f in futures:
+            row = f.result()
+            done[row["key"]] = row
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(f"{row['key']}: {100 * np.mean(row['accuracies']):.2f} ({row['seconds']:.0f} s)",
+                  flush=True)  # fmt: skip
+    summary = {"table": summarise(list(done.values())), "runs": list(done.values()),
+               "vectors": args.vectors}  # fmt: skip
+    text = json.dumps(summary, indent=1) + "\n"
+    (work / "summary.json").write_text(text)
+    if args.results:
+        Path(args.results).write_text(text)
+    for name, e in summary["table"].items():
+        parts = [f"{name:6s}"]
+        for init in ("random", "pretrained"):
+            if init in e:
+                parts.append(
+                    f"{init} {e[init]['mean']:.2f} ± {e[init]['std']:.2f} (n={e[init]['n']})"
+                )
+        parts.append(f"Kim 2014 {e['kim_2014']}")
+        print("  ".join(parts))
+
+
+if __name__ == "__main__":
+    main()
