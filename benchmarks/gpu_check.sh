@@ -17,7 +17,7 @@ unset TRITON_INTERPRET
 export PYTHONUNBUFFERED=1
 declare -A STATUS=()
 ORDER=()
-NONFATAL=" tests_gpu_other "  # other ops' GPU tests: reported, but not this check's verdict
+NONFATAL=" tests_gpu_other bench_classify "  # other ops' GPU tests: reported, but not this check's verdict
 
 step() {  # step NAME TIMEOUT_S CMD...: run, log, record the exit status, never abort the script
     local name="$1" limit="$2"
@@ -70,6 +70,8 @@ step bench 330 "$PY" -m pytest -q -p no:cacheprovider benchmarks/bench_sgns_fuse
 step e2e 120 "$PY" benchmarks/gpu_e2e.py --seconds 10 --pool-pairs 16777216 \
     --json "$RESULTS/e2e.json"
 step pretrain 150 "$PY" benchmarks/gpu_pretrain.py --json "$RESULTS/pretrain.json"
+step bench_classify 90 "$PY" -m pytest -q -p no:cacheprovider benchmarks/bench_classify.py \
+    --benchmark-only -k cuda --benchmark-json "$RESULTS/bench_classify.json" -o addopts="-ra"
 step tests_gpu_other 90 "$PY" -m pytest -q -p no:cacheprovider -m gpu tests \
     --ignore=tests/kernels/test_sgns_fused.py --continue-on-collection-errors \
     --junitxml "$RESULTS/tests_gpu_other.xml" -o addopts="-ra"

@@ -235,3 +235,25 @@ def test_bad_input_exits_2(env, model: Path, tmp_path: Path, case: str) -> None:
     result = _run(*args)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
+
+
+def test_real_trec_slice(env, shared_data: Path, tmp_path: Path) -> None:
+    """A slice of real TREC questions: the model beats the majority class, and evaluate and
+    the training summary agree on the test slice."""
+    src = shared_data / "classify" / "TREC"
+    if not (src / "train.tsv").is_file():
+        pytest.skip(f"{src} not found")
+    train, test = tmp_path / "train.tsv", tmp_path / "test.tsv"
+    train.write_text("".join((src / "train.tsv").open().readlines()[:600]))
+    test.write_text("".join((src / "test.tsv").open().readlines()[:150]))
+    out = tmp_path / "m"
+    options = ["--epochs", "10", "--lr", "0.003", "--threads", "1", "--hidden", "32"]
+    result = _run("train", train, "--init", "random", "--test", test, "--out", out, *options)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    gold = [line.split("\t")[0] for line in test.read_text().splitlines()]
+    majority = max(gold.count(g) for g in set(gold)) / len(gold)
+    assert metrics["test"]["accuracy"] > majority + 0.1
+    ev = _run("evaluate", out, test, "--json")
+    assert ev.exit_code == 0, ev.output
+    assert json.loads(ev.stdout)["accuracy"] == pytest.approx(metrics["test"]["accuracy"])

@@ -219,7 +219,7 @@ def fit(
     seen = 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        total, steps = 0.0, 0
+        total_t, steps = torch.zeros((), device=device), 0  # summed on the device: no sync
         t0 = time.perf_counter()
         batches = make_batches(train.enc.lengths, cfg.batch_size, rng)
         for index in batches:
@@ -233,13 +233,14 @@ def fit(
             nn.utils.clip_grad_norm_([*decay, *no_decay], cfg.clip)
             scaler.step(opt)
             scaler.update()
-            total += float(loss.detach())
+            total_t += loss.detach()
             steps += 1
             seen += index.shape[0]
             if progress is not None and steps % 20 == 0:
                 rate = seen / max(time.perf_counter() - start, 1e-9)
                 progress({"epoch": epoch, "step": steps, "steps": len(batches),
-                          "loss": total / steps, "sentences_per_s": rate})  # fmt: skip
+                          "loss": float(total_t) / steps, "sentences_per_s": rate})  # fmt: skip
+        total = float(total_t)
         if not np.isfinite(total):
             raise InputError(f"the training loss is not finite in epoch {epoch}: lower --lr")
         dev_pred = predict_proba(model, dev.enc, cfg.batch_size, device, cfg.amp).argmax(1)
