@@ -257,3 +257,15 @@ def test_real_trec_slice(env, shared_data: Path, tmp_path: Path) -> None:
     ev = _run("evaluate", out, test, "--json")
     assert ev.exit_code == 0, ev.output
     assert json.loads(ev.stdout)["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
+
+
+def test_one_seed_gives_the_same_model(env, tmp_path: Path) -> None:
+    states = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = _run("train", env["train"], "--init", "random", "--out", out, *COMMON[1:],
+                      "--epochs", "2", "--seed", "3")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        states.append(torch.load(out / "weights.pt", weights_only=True))
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
