@@ -14,6 +14,7 @@ from gramfast.classify.model import SentenceLSTM, SplitEmbedding
 from gramfast.classify.saved import load_model, save_model
 from gramfast.classify.train import batch_tensors, make_batches
 from gramfast.errors import InputError
+from tests.helpers import PAPER_CONTEXTS
 
 TABLES = {"words": (5, 40, 12), "grammar": (2, 9, 4)}
 
@@ -176,3 +177,47 @@ def test_weights_of_another_model_are_refused(tmp_path: Path) -> None:
         load_model(tmp_path / "a")
     with pytest.raises(InputError, match="not a gramfast model folder"):
         load_model(tmp_path)
+
+
+def _paper_sentence(with_space: bool = False):
+    from gramfast.classify.parsing import ParsedTexts
+
+    forms = ["Australian", "scientist", "discovers", "star", "with", "telescope", "."]
+    heads = [1, 2, 2, 2, 2, 4, 2]
+    labels = ["amod", "nsubj", "ROOT", "dobj", "prep", "pobj", "punct"]
+    pos = ["ADJ", "NOUN", "VERB", "NOUN", "ADP", "NOUN", "PUNCT"]
+    if with_space:  # a whitespace token after "star", attached to it, as spaCy does
+        forms.insert(4, "  ")
+        heads = [h + (h >= 4) for h in heads]
+        heads.insert(4, 3)
+        labels.insert(4, "dep")
+        pos.insert(4, "SPACE")
+    names = sorted(set(labels)), sorted(set(pos))
+    return ParsedTexts(
+        forms=forms,
+        label_names=names[0],
+        pos_names=names[1],
+        words=np.arange(len(forms), dtype=np.int32),
+        heads=np.array(heads, dtype=np.int64),
+        labels=np.array([names[0].index(x) for x in labels], dtype=np.int32),
+        pos=np.array([names[1].index(x) for x in pos], dtype=np.int32),
+        sent_offsets=np.array([0, len(forms)]),
+        doc_offsets=np.array([0, len(forms)]),
+    )
+
+
+@pytest.mark.parametrize("with_space", [False, True])
+def test_token_features_of_the_paper_sentence(with_space: bool) -> None:
+    from gramfast.classify.features import token_strings
+
+    parsed = _paper_sentence(with_space).without_space()
+    assert parsed.words.shape[0] == 7
+    assert token_strings(parsed, "words") == [
+        "australian", "scientist", "discovers", "star", "with", "telescope", ".",
+    ]  # fmt: skip
+    assert token_strings(parsed, "grammar")[:3] == ["ADJ:amod", "NOUN:nsubj", "VERB:ROOT"]
+    contexts = token_strings(parsed, "contexts")
+    expected = {w: c for w, c in PAPER_CONTEXTS if "I_" in c}
+    words = token_strings(parsed, "words")
+    for word, ctx in zip(words, contexts):
+        assert ctx == expected.get(word), word  # root, preposition and punctuation get none
