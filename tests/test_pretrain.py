@@ -196,3 +196,19 @@ def test_device_loop_matches_cpu_loss_curve(store: Path, tmp_path: Path) -> None
     vec = load_output_vectors(tmp_path / "dev")
     assert np.isfinite(vec.matrix).all()
     assert (tmp_path / "dev" / "checkpoints" / "epoch-0003").is_dir()
+
+
+def test_auto_device_does_not_import_torch_without_a_gpu(monkeypatch) -> None:
+    import sys
+
+    from gramfast.pretrain import trainer
+    from gramfast.pretrain.config import Device
+
+    monkeypatch.setattr(trainer.os.path, "exists", lambda p: False)
+    assert trainer._may_have_gpu() is (not sys.platform.startswith("linux"))
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    if sys.platform.startswith("linux"):
+        assert trainer.resolve_device(Device.auto) is None
+        assert "torch" not in sys.modules
+    monkeypatch.setattr(trainer.os.path, "exists", lambda p: p == "/dev/nvidiactl")
+    assert trainer._may_have_gpu()

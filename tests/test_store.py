@@ -142,3 +142,17 @@ def test_verify_catches_head_outside_sentence(tmp_path: Path, rng: np.random.Gen
 def test_not_a_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"is not a gramfast store .*`gramfast parse`"):
         ParsedStore(tmp_path)
+
+
+def test_release_pages_unmaps_and_maps_again(tmp_path: Path) -> None:
+    from tests.helpers import synthetic_store
+
+    store = ParsedStore(synthetic_store(tmp_path / "s", n_sentences=50))
+    before = store.batch(0, 0, 10)
+    held = store.shards[0].words  # a view kept across the release stays valid
+    assert "words" in vars(store.shards[0])
+    store.release_pages(0)
+    assert not any(isinstance(v, np.ndarray) for v in vars(store.shards[0]).values())
+    after = store.batch(0, 0, 10)
+    assert np.array_equal(before.words, after.words) and np.array_equal(held, store.shards[0].words)
+    assert np.array_equal(before.heads, after.heads)

@@ -160,6 +160,9 @@ class PairStream:
             batch = read_block(self.store, block)
             window_rng = np.random.default_rng([self.seed, epoch, k])
             wi, ci, tok = block_pairs(self.counts, batch, _where(block), window_rng)
+            # NOTE: a streamed epoch reads every page of the store; unmapping each block's shard
+            # keeps them from adding up in the resident set (re-mapping costs microseconds).
+            self.store.release_pages(block.shard)
             if self.subsample > 0:
                 draws = rng.random(batch.words.shape[0])
                 keep = draws[tok] < self.keep_prob[wi]

@@ -442,6 +442,15 @@ class ParsedStore:
         for span in self.sentence_spans(max_tokens):
             yield self.batch(*span)
 
+    def release_pages(self, shard_index: int | None = None) -> None:
+        """Drop the memory maps of one shard (default: all); they map again on next use, and
+        the pages read so far stop counting as this process's resident memory once no array
+        viewing them is left."""
+        shards = self.shards if shard_index is None else [self.shards[shard_index]]
+        for shard in shards:
+            for key in [k for k, v in vars(shard).items() if isinstance(v, np.ndarray)]:
+                del vars(shard)[key]
+
     def document_text(self, shard_index: int, doc_index: int) -> str:
         """Rebuild one document's text from forms and trailing spaces."""
         shard = self.shards[shard_index]

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ from ..kernels.sgns.sampler import build_alias_table
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import ContextChoice, Device, PretrainConfig
 from .inputs import open_input
+from .memory import fix_mmap_threshold, release_free_memory
 from .outputs import write_outputs
 
 log = logging.getLogger(__name__)
@@ -157,10 +160,15 @@ def pretrain(
         GramfastError: a non-finite loss (the last good checkpoint stays usable).
     """
     device = resolve_device(cfg.device)
+    fix_mmap_threshold()
     state = _prepare_out(cfg, resume, overwrite)
     store = open_input(cfg)
     names = ["word", "grammar"] if cfg.grammar else ["word"]
-    spaces = [_build_space(n, store, cfg, cfg.seed) for n in names]
+    spaces = []
+    for n in names:
+        spaces.append(_build_space(n, store, cfg, cfg.seed))
+        store.release_pages()  # counting read every page; training maps them block by block
+        release_free_memory()  # the counting buffers
     start_epoch = 0
     if state is not None:
         start_epoch = load_checkpoint(cfg.out, state, spaces)
@@ -178,6 +186,8 @@ def pretrain(
         else:
             trained = _train_on_device(cfg, spaces, device, start_epoch, metrics, progress)
     seconds = time.perf_counter() - started
+    store.release_pages()  # the outputs need the matrices and vocabularies, not the store
+    release_free_memory()  # the last blocks' pair buffers, before the outputs' text buffers
     write_outputs(cfg.out, spaces)
     return {
         "pairs_trained": trained,
@@ -194,6 +204,13 @@ def pretrain(
     }
 
 
+def _may_have_gpu() -> bool:
+    """False only where no GPU can exist: Linux without NVIDIA, ROCm or WSL device nodes."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg"))
+
+
 def resolve_device(choice: Device) -> Any:
     """None for the numba CPU trainer, else the torch device the fused kernels run on.
 
@@ -203,8 +220,8 @@ def resolve_device(choice: Device) -> Any:
     """
     if choice == Device.cpu:
         return None
-    import os
-
+    if choice == Device.auto and "torch" not in sys.modules and not _may_have_gpu():
+        return None  # importing torch only to learn there is no GPU costs ~180 MB of RSS
     import torch
 
     if torch.cuda.is_available():

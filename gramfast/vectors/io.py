@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 SPACES = ("word", "context", "grammar")
 OUTPUT_STEMS = {"word": "words", "context": "contexts", "grammar": "grammar"}
 _WHITESPACE = re.compile(r"[ \t\n\r]")
-_ROWS_PER_WRITE = 4096
+_ROWS_PER_WRITE = 512  # rows formatted at a time: bounds the transient Python floats
 
 
 def read_word2vec_text(
