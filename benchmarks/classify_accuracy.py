@@ -114,6 +114,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2, help="runs at once (each on one thread)")
     ap.add_argument("--only", default="", help="comma list of sets to run (default: all)")
+    ap.add_argument("--skip", default="", help="comma list of set/variant runs to leave out")
     ap.add_argument("--results", default=None, help="also write the summary here")
     args = ap.parse_args()
 
@@ -129,6 +130,8 @@ def main() -> None:
     todo = [r for r in _runs(Path(args.data), args.seeds) if _key(r) not in done]
     if args.only:
         todo = [r for r in todo if r["set"] in args.only.split(",")]
+    skip = {x for x in args.skip.split(",") if x}
+    todo = [r for r in todo if f"{r['set']}/{r['init']}" not in skip]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(_one, r, args.vectors, str(work), 1) for r in todo]
         for f in futures:

@@ -39,6 +39,19 @@ def read_block(store: ParsedStore, block: Block) -> SentenceBatch:
     return store.batch(block.shard, block.start, block.stop)
 
 
+def iter_blocks(store: ParsedStore, blocks: list[Block]) -> Iterator[tuple[Block, SentenceBatch]]:
+    """Read ``blocks`` in order; a shard's memory maps are dropped when the loop leaves it, so
+    that a pass over the store does not keep every page it read resident."""
+    last = None
+    for block in blocks:
+        if last is not None and block.shard != last:
+            store.release_pages(last)
+        last = block.shard
+        yield block, read_block(store, block)
+    if last is not None:
+        store.release_pages(last)
+
+
 def _where(block: Block) -> str:
     return f"shard {block.shard}, sentences {block.start}..{block.stop - 1}:"
 
@@ -73,8 +86,7 @@ def count_contexts(
     ex = Extractor(store, cfg)
     words, contexts = KeyCounter(), KeyCounter()
     n_tokens = n_pairs = 0
-    for block in block_spans(store, block_tokens):
-        batch = read_block(store, block)
+    for block, batch in iter_blocks(store, block_spans(store, block_tokens)):
         wk = ex.word_keys(batch)
         wk = wk[wk >= 0]
         words.add(wk)

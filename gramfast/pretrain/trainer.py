@@ -31,7 +31,7 @@ from ..contexts.stream import (
     block_pairs,
     block_spans,
     count_contexts,
-    read_block,
+    iter_blocks,
 )
 from ..corpus.store import ParsedStore
 from ..errors import GramfastError, InputError
@@ -83,8 +83,8 @@ def _contexts_config(cfg: PretrainConfig, kind: str) -> ContextsConfig:
 def expected_pairs(store: ParsedStore, counts: ContextCounts, keep_prob: np.ndarray) -> float:
     """Expected pairs per epoch after subsampling: Σ over surviving pairs of P(keep word)."""
     total = 0.0
-    for block in block_spans(store, BLOCK_TOKENS):
-        wi, _, _ = block_pairs(counts, read_block(store, block))
+    for _, batch in iter_blocks(store, block_spans(store, BLOCK_TOKENS)):
+        wi, _, _ = block_pairs(counts, batch)
         total += float(keep_prob[wi].sum())
     return total
 
