@@ -82,19 +82,31 @@ def _real_sentences(n: int) -> list[str]:
 
 
 @DEVICES
-def test_predict_vs_parser(benchmark, env_info, device: str) -> None:
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_predict_vs_parser(benchmark, env_info, device: str, precision: str) -> None:
     from gramfast.classify.parsing import TextParser
 
     rng = np.random.default_rng(1)
     enc = _encoded(rng, N_PREDICT)
     dev_ = _device(device)
+    if device == "cuda" and precision == "bf16":
+        pytest.skip("bf16 is a CPU option; on CUDA prediction runs under fp16 autocast")
     model = _model(True).to(dev_).eval()
+    bf16 = precision == "bf16"
     probs = benchmark.pedantic(
-        lambda: predict_proba(model, enc, 512, dev_), rounds=3, iterations=1, warmup_rounds=1
+        lambda: predict_proba(model, enc, 512, dev_, cpu_bf16=bf16),
+        rounds=3,
+        iterations=1,
+        warmup_rounds=1,
     )
     assert probs.shape == (N_PREDICT, 2) and np.allclose(probs.sum(1), 1, atol=1e-3)
     classify_rate = N_PREDICT / benchmark.stats.stats.median
     benchmark.group = f"classifier prediction ({device})"
+    if bf16:
+        ref = predict_proba(model, enc, 512, dev_)
+        benchmark.extra_info["argmax_agreement_with_fp32"] = float(
+            (ref.argmax(1) == probs.argmax(1)).mean()
+        )
     benchmark.extra_info.update(env_info)
     benchmark.extra_info["classify_sentences_per_s"] = classify_rate
     try:

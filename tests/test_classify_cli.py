@@ -270,3 +270,22 @@ def test_one_seed_gives_the_same_model(env, tmp_path: Path) -> None:
         states.append(torch.load(out / "weights.pt", weights_only=True))
     assert states[0].keys() == states[1].keys()
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def test_predict_bf16_close_to_fp32(env, model: Path, tmp_path: Path) -> None:
+    from gramfast.classify.predict import predict_file
+
+    src = tmp_path / "in.txt"
+    src.write_text("".join(x.split("\t")[1] + "\n" for x in env["test"].read_text().splitlines()))
+    recs = {}
+    for bf16 in (False, True):
+        out = tmp_path / f"p{bf16}.jsonl"
+        predict_file(model, src, out, device="cpu", cpu_bf16=bf16)
+        recs[bf16] = [json.loads(x) for x in out.read_text().splitlines()]
+    agree = np.mean([a["label"] == b["label"] for a, b in zip(recs[False], recs[True])])
+    diff = max(
+        abs(a["probs"][k] - b["probs"][k])
+        for a, b in zip(recs[False], recs[True])
+        for k in a["probs"]
+    )
+    assert agree >= 0.95 and diff < 0.05

@@ -203,6 +203,9 @@ def predict_cli(
     text_column: TextColumn = "text",
     fmt: Format = None,
     overwrite: Annotated[bool, typer.Option(help="Replace --out and any partial run.")] = False,
+    bf16: Annotated[
+        bool, typer.Option("--bf16", help="bfloat16 on the CPU (for CPUs with AMX/AVX-512 BF16).")
+    ] = False,
 ) -> None:
     """Classify a file of any size as a stream; an interrupted run resumes where it stopped."""
     from .predict import predict_file
@@ -218,7 +221,7 @@ def predict_cli(
         r = predict_file(
             model_dir, input_path, out_path, processes=processes, chunk_lines=chunk_lines,
             device=device, fmt=fmt, text_column=text_column, overwrite=overwrite,
-            progress=report,
+            cpu_bf16=bf16, progress=report,
         )  # fmt: skip
     out.print(f"{r['lines']:,} lines -> {out_path} ({r['classified']:,} classified, "
               f"{r['empty_skipped']:,} empty, {r['truncated']:,} truncated; "

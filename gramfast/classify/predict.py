@@ -76,6 +76,7 @@ def predict_file(
     fmt: str | None = None,
     text_column: str = "text",
     overwrite: bool = False,
+    cpu_bf16: bool = False,
     progress: PredictProgress | None = None,
 ) -> dict[str, Any]:
     """Classify every line of ``input_path`` into JSONL records in ``out`` (resumable).
@@ -105,6 +106,7 @@ def predict_file(
         "model": saved.meta["weights_sha256"],
         "format": kind,
         "text_column": text_column,
+        "cpu_bf16": cpu_bf16,
     }
     done = 0
     if partial.exists() and not overwrite:
@@ -142,7 +144,7 @@ def predict_file(
             if texts:
                 enc = encode(parser.parse(texts), lexicons, max_tokens, saved.meta["lowercase"])
                 t0 = time.perf_counter()
-                probs = predict_proba(saved.model, enc, batch_size, dev)
+                probs = predict_proba(saved.model, enc, batch_size, dev, cpu_bf16=cpu_bf16)
                 classify_seconds += time.perf_counter() - t0
                 sentences += len(texts)
                 truncated = enc.truncated_mask
