@@ -10,14 +10,13 @@ by the same extractor (``nsubjI_discovers``, ``prep_withI_discovers``).
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..contexts.extract import ContextKind, ContextsConfig, Extractor
+from ..contexts.extract import ContextKind, ContextsConfig, Extractor, form_key
 from ..corpus.store import SentenceBatch
 from .parsing import ParsedTexts
 
@@ -26,7 +25,6 @@ log = logging.getLogger(__name__)
 FEATURES = ("words", "grammar", "contexts")
 SPACES = {"words": "word", "grammar": "grammar", "contexts": "context"}
 PAD, UNK, N_SPECIAL = 0, 1, 2
-_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass
@@ -93,15 +91,10 @@ class Encoded:
         return Encoded({k: v[take] for k, v in self.ids.items()}, offsets)
 
 
-def word_key(form: str, lowercase: bool = True) -> str:
-    """A form as pretraining wrote it: lowercased, whitespace inside replaced by ``_``."""
-    return _WHITESPACE.sub("_", form.lower() if lowercase else form) or "_"
-
-
 def token_strings(parsed: ParsedTexts, feature: str, lowercase: bool = True) -> list[str | None]:
     """The string of ``feature`` for every token (None: the token has no such feature)."""
     if feature == "words":
-        table = [word_key(f, lowercase) for f in parsed.forms]
+        table = [form_key(f, lowercase) for f in parsed.forms]
         return [table[i] for i in parsed.words.tolist()]
     if feature == "grammar":
         labels = [x or "-" for x in parsed.label_names]

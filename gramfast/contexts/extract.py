@@ -117,13 +117,17 @@ def label_roles(labels: list[str], scheme: str) -> np.ndarray:
     )
 
 
+def form_key(form: str, lowercase: bool = True) -> str:
+    """A form as targets and contexts spell it: lowercased, whitespace inside replaced by ``_``."""
+    return _WHITESPACE.sub("_", form.lower() if lowercase else form) or "_"
+
+
 def form_table(strings: list[str], lowercase: bool) -> tuple[np.ndarray, list[str]]:
     """(form_ids int32 [n_strings], forms): word ids of the store mapped to cleaned forms."""
     table: dict[str, int] = {}
     ids = np.empty(len(strings), dtype=np.int32)
     for i, s in enumerate(strings):
-        form = _WHITESPACE.sub("_", s.lower() if lowercase else s) or "_"
-        ids[i] = table.setdefault(form, len(table))
+        ids[i] = table.setdefault(form_key(s, lowercase), len(table))
     return ids, list(table)
 
 
