@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..io import atomic_write_json, fsync_dir
 from .data import ReadReport, data_format, iter_records
 from .features import encode
+from .infer import ProjectedLSTM
 from .parsing import TextParser, batched
 from .run import _check_pipeline
 from .saved import load_model
@@ -138,13 +139,18 @@ def predict_file(
         open(partial, "ab") as f,
     ):
         _check_pipeline(saved.meta.get("pipeline", {}), parser.info)
+        projected = None  # one projection cache for the whole stream (CPU, fp32)
+        if dev.type == "cpu" and not cpu_bf16 and ProjectedLSTM.supports(saved.model):
+            projected = ProjectedLSTM(saved.model)
         for chunk in batched(records, chunk_lines):
             texts = [t for _, t, _ in chunk if t is not None]
             probs = None
             if texts:
                 enc = encode(parser.parse(texts), lexicons, max_tokens, saved.meta["lowercase"])
                 t0 = time.perf_counter()
-                probs = predict_proba(saved.model, enc, batch_size, dev, cpu_bf16=cpu_bf16)
+                probs = predict_proba(
+                    saved.model, enc, batch_size, dev, cpu_bf16=cpu_bf16, projected=projected
+                )
                 classify_seconds += time.perf_counter() - t0
                 sentences += len(texts)
                 truncated = enc.truncated_mask

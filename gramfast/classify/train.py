@@ -19,6 +19,7 @@ from ..vectors.io import Vectors, load_output_vectors
 from .config import ClassifierConfig, Init
 from .data import Examples, check_classes, read_examples
 from .features import SPACES, Encoded, Lexicon, encode, token_strings, training_lexicon
+from .infer import ProjectedLSTM
 from .model import SentenceLSTM
 from .parsing import ParsedTexts, TextParser
 
@@ -181,21 +182,30 @@ def predict_proba(
     device: torch.device,
     amp: bool = True,
     cpu_bf16: bool = False,
+    projected: ProjectedLSTM | None = None,
 ) -> np.ndarray:
     """float32 [n, L] class probabilities, in document order.
 
-    ``cpu_bf16`` runs the model under bfloat16 autocast on the CPU (fast where the CPU has
-    AMX or AVX-512 BF16; probabilities move by about 1e-3).
+    On the CPU a one-layer model runs through ``ProjectedLSTM`` (input projections looked up per
+    vocabulary row; equal to the model up to float32 rounding). Pass ``projected`` to keep its
+    cache across calls (a stream of chunks); it must have been built from ``model``'s current
+    weights. ``cpu_bf16`` instead runs the model itself under bfloat16 autocast on the CPU (fast
+    where the CPU has AMX or AVX-512 BF16; probabilities move by about 1e-3).
     """
     model.eval()
     out = np.empty((enc.n_docs, model.out.out_features), dtype=np.float32)
+    if projected is None and device.type == "cpu" and not cpu_bf16:
+        projected = ProjectedLSTM(model) if ProjectedLSTM.supports(model) else None
     for index in make_batches(enc.lengths, max(batch_size, 256), None):
-        ids, lengths = batch_tensors(enc, index, device)
-        cast = _autocast(device, amp)
-        if device.type == "cpu" and cpu_bf16:
-            cast = torch.autocast("cpu", dtype=torch.bfloat16)
-        with cast:
-            logits = model(ids, lengths)
+        if projected is not None and not cpu_bf16:
+            logits = projected.logits(enc, index)
+        else:
+            ids, lengths = batch_tensors(enc, index, device)
+            cast = _autocast(device, amp)
+            if device.type == "cpu" and cpu_bf16:
+                cast = torch.autocast("cpu", dtype=torch.bfloat16)
+            with cast:
+                logits = model(ids, lengths)
         out[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     return out
 
