@@ -2,7 +2,10 @@
 
 Run: ``pytest --benchmark-only benchmarks/bench_classify.py``. The model has the shape the
 accuracy runs use (300-d word rows, 300-d grammar rows, H = 150, frozen vocabulary rows); the
-sentences have SST-2's length profile. ``test_predict_vs_parser`` also parses real sentences
+sentences have SST-2's length profile and Zipf-distributed word ids. Prediction is timed four
+ways (``PATHS``): the model's own nn.LSTM in float32 and under bfloat16 autocast, and the
+projected path predict/evaluate use on the CPU, with a cold and a warm projection cache.
+``test_predict_vs_parser`` also parses real sentences
 (the SST-2 test set when the shared data is there, else generated ones) with the same pipeline
 and reports the ratio of classification to parsing sentences/s (target: at least 10).
 """
@@ -18,18 +21,26 @@ import torch
 from gramfast.classify.config import ClassifierConfig
 from gramfast.classify.features import Encoded
 from gramfast.classify.model import SentenceLSTM
-from gramfast.classify.train import Split, fit, predict_proba
+from gramfast.classify.train import Split, batch_tensors, fit, make_batches, predict_proba
 from tests.helpers import data_dir
 
 N_TRAIN, N_PREDICT = 2000, 4000
 TABLES = {"words": (2, 50_000, 300), "grammar": (2, 640, 300)}
 
 
+def _zipf_ids(rng: np.random.Generator, n_rows: int, size: int) -> np.ndarray:
+    """Row ids 2 .. n_rows-1 with Zipf's law (frequency of rank r proportional to 1 / r), as
+    words in text: what the projection cache sees depends on how often rows repeat."""
+    ranks = np.arange(1, n_rows - 1, dtype=np.float64)
+    p = 1.0 / ranks
+    return 2 + rng.choice(n_rows - 2, size=size, p=p / p.sum())
+
+
 def _encoded(rng: np.random.Generator, n: int) -> Encoded:
     lengths = np.clip(rng.gamma(4.0, 5.0, size=n).astype(np.int64), 2, 60)  # mean ~20 tokens
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     size = int(offsets[-1])
-    ids = {f: rng.integers(2, nf + nv, size=size) for f, (nf, nv, _) in TABLES.items()}
+    ids = {f: _zipf_ids(rng, nf + nv, size) for f, (nf, nv, _) in TABLES.items()}
     return Encoded(ids, offsets)
 
 
@@ -81,34 +92,54 @@ def _real_sentences(n: int) -> list[str]:
     return [" ".join(rng.choice(words, size=int(rng.integers(8, 30)))) + " ." for _ in range(n)]
 
 
+PATHS = {
+    "model-fp32": "the model itself (nn.LSTM), float32",
+    "model-bf16": "the model itself under bfloat16 autocast (--bf16)",
+    "projected-cold": "ProjectedLSTM built anew each round: every row the sentences use is "
+    "projected in the round",
+    "projected-warm": "ProjectedLSTM whose cache already holds the rows (a long predict stream)",
+}
+
+
 @DEVICES
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_predict_vs_parser(benchmark, env_info, device: str, precision: str) -> None:
+@pytest.mark.parametrize("path", list(PATHS))
+def test_predict_vs_parser(benchmark, env_info, device: str, path: str) -> None:
+    from gramfast.classify.infer import ProjectedLSTM
     from gramfast.classify.parsing import TextParser
 
     rng = np.random.default_rng(1)
     enc = _encoded(rng, N_PREDICT)
     dev_ = _device(device)
-    if device == "cuda" and precision == "bf16":
-        pytest.skip("bf16 is a CPU option; on CUDA prediction runs under fp16 autocast")
+    if device == "cuda" and path != "model-fp32":
+        pytest.skip("on CUDA prediction runs the model (cuDNN) under fp16 autocast")
     model = _model(True).to(dev_).eval()
-    bf16 = precision == "bf16"
-    probs = benchmark.pedantic(
-        lambda: predict_proba(model, enc, 512, dev_, cpu_bf16=bf16),
-        rounds=3,
-        iterations=1,
-        warmup_rounds=1,
-    )
+    bf16 = path == "model-bf16"
+    warm = ProjectedLSTM(model) if path == "projected-warm" else None
+    if warm is not None:
+        predict_proba(model, enc, 512, dev_, projected=warm)
+
+    def run() -> np.ndarray:
+        if path.startswith("projected"):
+            fast = warm if warm is not None else ProjectedLSTM(model)
+            return predict_proba(model, enc, 512, dev_, projected=fast)
+        if device == "cpu" and not bf16:
+            return _model_only(model, enc, dev_)
+        return predict_proba(model, enc, 512, dev_, cpu_bf16=bf16)
+
+    probs = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
     assert probs.shape == (N_PREDICT, 2) and np.allclose(probs.sum(1), 1, atol=1e-3)
     classify_rate = N_PREDICT / benchmark.stats.stats.median
     benchmark.group = f"classifier prediction ({device})"
-    if bf16:
-        ref = predict_proba(model, enc, 512, dev_)
-        benchmark.extra_info["argmax_agreement_with_fp32"] = float(
+    if path != "model-fp32":
+        ref = _model_only(model, enc, dev_)
+        benchmark.extra_info["argmax_agreement_with_model_fp32"] = float(
             (ref.argmax(1) == probs.argmax(1)).mean()
         )
+        benchmark.extra_info["max_abs_prob_diff"] = float(np.abs(ref - probs).max())
     benchmark.extra_info.update(env_info)
+    benchmark.extra_info["path"] = PATHS[path]
     benchmark.extra_info["classify_sentences_per_s"] = classify_rate
+    benchmark.extra_info["unique_word_rows"] = int(np.unique(enc.ids["words"]).size)
     try:
         import spacy  # noqa: F401
     except ImportError:
@@ -124,3 +155,15 @@ def test_predict_vs_parser(benchmark, env_info, device: str, precision: str) -> 
         "parse_sentences_per_s": parse_rate,
         "classify_over_parse": classify_rate / parse_rate,
     })  # fmt: skip
+
+
+@torch.no_grad()
+def _model_only(model: SentenceLSTM, enc: Encoded, device: torch.device) -> np.ndarray:
+    """Probabilities from the model's own forward pass (nn.LSTM), batches as predict_proba."""
+    out = np.empty((enc.n_docs, model.out.out_features), dtype=np.float32)
+    for index in make_batches(enc.lengths, 512, None):
+        ids, lengths = batch_tensors(enc, index, device)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda"):
+            logits = model(ids, lengths)
+        out[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    return out

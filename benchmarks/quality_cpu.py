@@ -10,7 +10,7 @@ It trains, with equal settings, gramfast dependency vectors, gramfast window-5 v
 shrinking window, as gensim) and gensim's Word2Vec (skip-gram) on the same tokens (the store's
 lowercased forms, whitespace tokens dropped), then reports SimLex-999 Spearman ρ, Google analogy
 accuracy (3CosAdd, 3CosMul) and nearest neighbours of probe words. Results go to
-``benchmarks/results/quality_cpu.json`` and ``.md``.
+``benchmarks/results/quality_cpu.json`` (``--results NAME``: ``NAME.json``).
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def train_gramfast(store: Path, out: Path, contexts: str, args) -> float:
         negatives=args.negatives,
         epochs=args.epochs,
         min_count=args.min_count,
+        context_min_count=args.context_min_count,
         sample=args.sample,
         threads=args.threads,
         seed=args.seed,
@@ -127,9 +128,17 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--negatives", type=int, default=5)
     ap.add_argument("--min-count", type=int, default=5)
+    ap.add_argument(
+        "--context-min-count",
+        type=int,
+        default=None,
+        help="gramfast's context minimum count (default: --min-count); gensim has one vocabulary",
+    )
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-gensim", action="store_true", help="train gramfast's two runs only")
+    ap.add_argument("--results", default="quality_cpu", help="name of the results JSON")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -141,7 +150,8 @@ def main() -> None:
         "gramfast deps": load_output_vectors(args.work / "deps"),
         "gramfast window-5": load_output_vectors(args.work / "win5"),
     }
-    runs["gensim window-5"], seconds["gensim"] = train_gensim(args.store, args.work, args)
+    if not args.no_gensim:
+        runs["gensim window-5"], seconds["gensim"] = train_gensim(args.store, args.work, args)
 
     simlex = args.data / "similarity" / "simlex999.tsv"
     analogies = args.data / "similarity" / "questions-words.txt"
@@ -163,7 +173,7 @@ def main() -> None:
         "neighbours": probes,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "quality_cpu.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
+    (RESULTS / f"{args.results}.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
     print(json.dumps(report, indent=1, default=str)[:6000])
 
 

@@ -125,6 +125,7 @@ def test_existing_output_needs_resume_or_overwrite(store: Path, tmp_path: Path) 
         (["--dim", "0"], "--dim must be at least 1; got 0"),
         (["--negatives", "-1"], "--negatives must be 0 or more; got -1"),
         (["--min-count", "100000"], "--min-count 100000 leaves no words: .* lower --min-count"),
+        (["--context-min-count", "0"], "--context-min-count must be at least 1; got 0"),
     ],
 )
 def test_cli_bad_input(store: Path, tmp_path: Path, args: list[str], message: str) -> None:
@@ -212,3 +213,19 @@ def test_auto_device_does_not_import_torch_without_a_gpu(monkeypatch) -> None:
         assert "torch" not in sys.modules
     monkeypatch.setattr(trainer.os.path, "exists", lambda p: p == "/dev/nvidiactl")
     assert trainer._may_have_gpu()
+
+
+def test_context_min_count_filters_contexts_only(store: Path, tmp_path: Path) -> None:
+    pretrain(_cfg(store, tmp_path / "a", epochs=1, grammar=False))
+    pretrain(_cfg(store, tmp_path / "b", epochs=1, grammar=False, context_min_count=6))
+
+    def counts(run: str, space: str) -> dict[str, int]:
+        rows = (tmp_path / run / f"vocab.{space}.tsv").read_text(encoding="utf-8").splitlines()
+        return {w: int(c) for w, c in (r.split("\t")[:2] for r in rows)}
+
+    assert counts("a", "words") == counts("b", "words")
+    a, b = counts("a", "contexts"), counts("b", "contexts")
+    assert min(a.values()) < 6 <= min(b.values())
+    assert b == {c: n for c, n in a.items() if n >= 6}
+    saved = json.loads((tmp_path / "b" / "config.json").read_text(encoding="utf-8"))
+    assert saved["options"]["context_min_count"] == 6

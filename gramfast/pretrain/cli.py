@@ -29,6 +29,10 @@ def pretrain_cli(
     negatives: Annotated[int, typer.Option(help="Negatives per pair K.")] = 15,
     epochs: Annotated[int, typer.Option(help="Passes over the pairs.")] = 5,
     min_count: Annotated[int, typer.Option(help="Drop words and contexts seen less often.")] = 5,
+    context_min_count: Annotated[
+        int | None,
+        typer.Option(help="Drop contexts seen less often (default: --min-count)."),
+    ] = None,
     sample: Annotated[float, typer.Option(help="Subsampling threshold t (0: off).")] = 1e-3,
     lr: Annotated[float, typer.Option(help="Starting learning rate.")] = 0.025,
     threads: Annotated[int, typer.Option(help="CPU threads (0: all cores).")] = 0,
@@ -52,6 +56,7 @@ def pretrain_cli(
         negatives=negatives,
         epochs=epochs,
         min_count=min_count,
+        context_min_count=context_min_count,
         sample=sample,
         lr=lr,
         threads=threads,

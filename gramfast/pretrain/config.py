@@ -37,6 +37,8 @@ class PretrainConfig:
         negatives: K, negatives per pair.
         epochs: passes over the pairs.
         min_count: words and contexts seen fewer times are dropped (a pair needs both).
+        context_min_count: contexts seen fewer times are dropped (None: ``min_count``), as
+            word2vecf's separate word and context vocabularies allow.
         sample: word2vec's subsampling threshold t (0 disables).
         lr: starting learning rate, decaying linearly to lr * 1e-4.
         threads: Hogwild threads on CPU.
@@ -56,6 +58,7 @@ class PretrainConfig:
     negatives: int = 15
     epochs: int = 5
     min_count: int = 5
+    context_min_count: int | None = None
     sample: float = 1e-3
     lr: float = 0.025
     threads: int = 0  # 0: all cores
@@ -79,6 +82,8 @@ class PretrainConfig:
             "threads": (self.threads, "the number of cores"),
             "batch_pairs": (self.batch_pairs, str(1 << 17)),
         }
+        if self.context_min_count is not None:
+            positive["context_min_count"] = (self.context_min_count, "--min-count's value")
         for name, (value, hint) in positive.items():
             if value < 1:
                 flag = "--" + name.replace("_", "-")

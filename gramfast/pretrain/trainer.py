@@ -76,6 +76,7 @@ def _contexts_config(cfg: PretrainConfig, kind: str) -> ContextsConfig:
         window=cfg.window,
         dynamic_window=cfg.dynamic_window,
         min_count=cfg.min_count,
+        min_context_count=cfg.context_min_count,
         seed=cfg.seed,
     )
 
