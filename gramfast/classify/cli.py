@@ -204,7 +204,12 @@ def predict_cli(
     fmt: Format = None,
     overwrite: Annotated[bool, typer.Option(help="Replace --out and any partial run.")] = False,
     bf16: Annotated[
-        bool, typer.Option("--bf16", help="bfloat16 on the CPU (for CPUs with AMX/AVX-512 BF16).")
+        bool,
+        typer.Option(
+            "--bf16",
+            help="Run the model itself in bfloat16 on the CPU (AMX/AVX-512 BF16) instead of the "
+            "float32 projected path; pays only for models with --layers above 1.",
+        ),
     ] = False,
 ) -> None:
     """Classify a file of any size as a stream; an interrupted run resumes where it stopped."""
