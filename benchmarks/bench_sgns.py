@@ -2,9 +2,11 @@
 
 Run from the repository root: ``pytest benchmarks/bench_sgns.py --benchmark-only``.
 
-The corpus is the first ``N_TOKENS`` tokens of ``<data>/corpus/nltk_brown/brown.txt`` (one
-sentence a line, split on whitespace) when the shared data is present, else a seeded Zipf corpus
-of the same size. Words under ``MIN_COUNT`` are dropped, as gensim does. Pairs are skip-gram
+The corpus is the first ``N_TOKENS`` tokens (1M; ``GRAMFAST_BENCH_SGNS_TOKENS`` changes it) of
+``<data>/corpus/nltk_brown/brown.txt`` (one sentence a line, split on whitespace) when the shared
+data is present, else a seeded Zipf corpus of the same size. (The first version timed 60k
+tokens: 1,697 words, so few that two Hogwild threads kept writing the same rows.) Words under
+``MIN_COUNT`` are dropped, as gensim does. Pairs are skip-gram
 (centre, context) pairs with word2vec's shrinking window: each centre draws b uniform in
 1..window and pairs with the words within b of it in its sentence. gensim trains the same
 sentences (sg=1, the same D, K, window and min_count, sample=0, one epoch, ``threads`` workers);
@@ -19,6 +21,7 @@ Providers are parametrised; a new one (the Triton trainer) is a function in ``PR
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -29,9 +32,11 @@ from gramfast.kernels.sgns.compiled import sgns_lr, sgns_train_pairs
 from gramfast.kernels.sgns.reference import sgns_step
 from gramfast.kernels.sgns.sampler import build_alias_table, draw_negatives
 
+from gramfast.pretrain.trainer import LOSS_STRIDE
 from tests.helpers import data_dir
 
-N_TOKENS, MIN_COUNT, LR, SEED = 60_000, 5, 0.025, 0
+N_TOKENS = int(os.environ.get("GRAMFAST_BENCH_SGNS_TOKENS", 1_000_000))
+MIN_COUNT, LR, SEED = 5, 0.025, 0
 REFERENCE_PAIRS, REFERENCE_BATCH = 20_000, 1024
 THREADS = [pytest.param(1, id="1thr"), pytest.param(2, id="2thr")]
 _RATES: dict[tuple[str, int, int], float] = {}  # (provider, K, threads) -> pairs/s
@@ -57,20 +62,27 @@ def _sentences() -> tuple[list[list[str]], str]:
 
 
 def _window_pairs(sentences: list[np.ndarray], window: int, rng) -> tuple[np.ndarray, ...]:
-    """(centre, context) pairs with word2vec's shrinking window; and the expected count."""
-    centres, contexts, expected = [], [], 0.0
-    for ids in sentences:
-        n = len(ids)
-        reach = rng.integers(1, window + 1, n)
-        pos = np.arange(n)
-        for b in range(1, window + 1):
-            expected += (np.minimum(pos, b) + np.minimum(n - 1 - pos, b)).sum() / window
-        for i in range(n):
-            lo, hi = max(0, i - reach[i]), min(n, i + reach[i] + 1)
-            ctx = np.concatenate([ids[lo:i], ids[i + 1 : hi]])
-            centres.append(np.full(ctx.size, ids[i]))
-            contexts.append(ctx)
-    return np.concatenate(centres), np.concatenate(contexts), expected
+    """(centre, context) pairs with word2vec's shrinking window, in corpus order (each centre's
+    contexts left to right); and the expected pair count over the window draws."""
+    ids = np.concatenate(sentences)
+    lengths = np.array([len(s) for s in sentences])
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)  # sentence start of each token
+    pos = np.arange(ids.size) - first  # position in its sentence
+    after = np.repeat(lengths, lengths) - 1 - pos  # tokens after it in its sentence
+    reach = rng.integers(1, window + 1, ids.size)
+    expected = sum(
+        float((np.minimum(pos, b) + np.minimum(after, b)).sum()) / window
+        for b in range(1, window + 1)
+    )
+    centre, offset = [], []
+    for b in [*range(-window, 0), *range(1, window + 1)]:
+        ok = (reach >= abs(b)) & (pos + b >= 0) & (b <= after)
+        centre.append(np.flatnonzero(ok))
+        offset.append(np.full(centre[-1].size, b))
+    centre, offset = np.concatenate(centre), np.concatenate(offset)
+    order = np.argsort(centre * (2 * window + 1) + offset + window, kind="stable")
+    centre, offset = centre[order], offset[order]
+    return ids[centre], ids[centre + offset], expected
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +148,7 @@ def _numba(benchmark, corpus: dict, dim: int, n_neg: int, threads: int) -> float
             n_neg=n_neg,
             seed=SEED,
             n_threads=threads,
+            loss_stride=LOSS_STRIDE,  # as `gramfast pretrain` runs it (gensim computes no loss)
         )
 
     benchmark.pedantic(run, rounds=3, warmup_rounds=1)

@@ -47,6 +47,7 @@ from .outputs import write_outputs
 log = logging.getLogger(__name__)
 
 METRICS_EVERY_S = 5.0
+LOSS_STRIDE = 16  # the reported loss is estimated from every 16th pair (a log1p per row saved)
 BLOCK_TOKENS = 1 << 16  # sentences are shuffled in blocks of about this many tokens
 
 # (space, epoch, pairs done in the space, expected pairs of the space, mean loss, lr, pairs/s)
@@ -276,6 +277,7 @@ def _train_epoch(
             n_neg=cfg.negatives,
             seed=cfg.seed * 2 + (space.name == "grammar"),  # draws are keyed by global pair
             n_threads=cfg.threads,
+            loss_stride=LOSS_STRIDE,
         )
         if not np.isfinite(loss):
             raise GramfastError(

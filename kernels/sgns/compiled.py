@@ -134,8 +134,10 @@ def _sgns_chunk_kernel(
     pairs_total,
     key,
     want_losses,
+    loss_stride,
 ):
-    """Train pairs [start, stop) in order; return their summed loss (float64).
+    """Train pairs [start, stop) in order; return their summed loss (float64), summed over the
+    pairs whose global index is a multiple of loss_stride, times loss_stride (1: every pair).
 
     word_vectors [Vw, D] / context_vectors [Vc, D] float32 C-contiguous, updated in place;
     word_ids / context_ids [P] int64; negatives [P, K] int64 (unused when sample);
@@ -176,14 +178,17 @@ def _sgns_chunk_kernel(
         lr = np.float32(_lr_at(g, lr_start, lr_end, pairs_total))
         w = word_ids[p]
         loss = _F0
+        counted = want_losses or g % loss_stride == 0
         for k in range(n_neg + 1):
             x = _dot(word_vectors, w, context_vectors, targets[b, k], dim)
             e = np.float32(math.exp(-abs(x)))  # σ and softplus from one exp, stable both ways
             sig = _F1 / (_F1 + e) if x >= _F0 else e / (_F1 + e)
             label = _F1 if k == 0 else _F0
             coef[k] = (sig - label) * lr
-            loss += max(x if k else -x, _F0) + np.float32(math.log1p(e))
-        total += loss
+            if counted:
+                loss += max(x if k else -x, _F0) + np.float32(math.log1p(e))
+        if counted:
+            total += loss
         if want_losses:
             pair_losses[p] = loss
 
@@ -207,7 +212,7 @@ def _sgns_chunk_kernel(
                     context_vectors[t, d] -= a * word_vectors[w, d]
         for d in range(dim):
             word_vectors[w, d] -= grad[d]
-    return total
+    return total * loss_stride
 
 
 def sgns_lr(
@@ -275,6 +280,7 @@ def sgns_train_pairs(
     seed: int = 0,
     n_threads: int = 1,
     pair_losses: np.ndarray | None = None,
+    loss_stride: int = 1,
 ) -> float:
     """Train a batch of (word, context) pairs in place with Hogwild threads; return the summed loss.
 
@@ -294,9 +300,13 @@ def sgns_train_pairs(
         seed: the sampling seed; negatives depend only on (seed, global pair index, k).
         n_threads: Hogwild threads (>= 1); 1 is deterministic.
         pair_losses: optional [P] float32 output for each pair's loss before its update.
+        loss_stride: S >= 1; the loss (a log1p per row) is computed only for pairs whose global
+            index is a multiple of S, and the returned sum is theirs times S: an estimate of the
+            batch's loss that leaves the updates unchanged. 1 (and any pair_losses) counts all.
 
     Returns:
-        The summed loss of the batch (float), each pair's loss taken before its update.
+        The summed loss of the batch (float), each pair's loss taken before its update; with
+        loss_stride S > 1, S times the sum over the counted pairs.
 
     Raises:
         TypeError: wrong array type or dtype.
@@ -334,6 +344,8 @@ def sgns_train_pairs(
     total = max(pairs_done + n_pairs, 1) if pairs_total is None else pairs_total
     if total < 1:
         raise ValueError(f"pairs_total must be >= 1 (pairs in the whole run); got {pairs_total}")
+    if not _is_int(loss_stride) or loss_stride < 1:
+        raise ValueError(f"loss_stride must be an int >= 1; got {loss_stride!r}")
     if not _is_int(n_threads) or n_threads < 1:
         raise ValueError(f"n_threads must be an int >= 1; got {n_threads!r}")
     want = pair_losses is not None
@@ -390,6 +402,7 @@ def sgns_train_pairs(
                 int(total),
                 key,
                 want,
+                1 if want else int(loss_stride),
             )
 
     if n_threads == 1:

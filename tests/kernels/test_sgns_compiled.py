@@ -396,3 +396,32 @@ def test_sgns_train_pairs_without_jit():
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+@pytest.mark.parametrize("stride, pairs_done", [(1, 0), (7, 0), (16, 5), (1000, 3)])
+def test_loss_stride_estimates_the_loss_and_leaves_updates_alone(stride, pairs_done):
+    rng = np.random.default_rng(stride)
+    word, context = _matrices(rng, 40, 60, 24)
+    word_ids = rng.integers(0, 40, 500)
+    context_ids = rng.integers(0, 60, 500)
+    prob, index = build_alias_table(rng.integers(1, 50, 60))
+    kw = dict(lr_start=0.1, pairs_done=pairs_done, pairs_total=2000, alias_prob=prob,
+              alias_index=index, n_neg=4, seed=9)  # fmt: skip
+    all_w, all_c = word.copy(), context.copy()
+    losses = np.full(500, np.nan, np.float32)
+    exact = sgns_train_pairs(all_w, all_c, word_ids, context_ids, pair_losses=losses, **kw)
+    assert np.isfinite(losses).all() and exact == pytest.approx(losses.sum(dtype=np.float64))
+    out_w, out_c = word.copy(), context.copy()
+    est = sgns_train_pairs(out_w, out_c, word_ids, context_ids, loss_stride=stride, **kw)
+    np.testing.assert_array_equal(out_w, all_w)  # one thread: the same updates, bit for bit
+    np.testing.assert_array_equal(out_c, all_c)
+    counted = (pairs_done + np.arange(500)) % stride == 0
+    want = stride * losses[counted].sum(dtype=np.float64)
+    assert est == pytest.approx(want, rel=1e-5)
+
+
+def test_loss_stride_must_be_positive():
+    w, c = np.zeros((3, 4), np.float32), np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError, match="loss_stride must be an int >= 1; got 0"):
+        sgns_train_pairs(w, c, np.arange(2), np.arange(2), lr_start=0.1,
+                         negatives=np.zeros((2, 1), np.int64), loss_stride=0)  # fmt: skip
