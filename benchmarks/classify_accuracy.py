@@ -2,9 +2,10 @@
 
 TREC and SST-2: five seeds each, scored on their test sets; MR: 10-fold cross-validation with
 the shared fold file (fold i uses seed i). Every run has the same architecture and options;
-three variants differ only in the embedding rows: ``random`` (``--init random``, trained),
-``pretrained`` (``--init pretrained``, frozen, the default) and ``pretrained-tuned``
-(``--init pretrained --fine-tune``). Which pretrained variant stands for "pretrained" in the
+the variants differ only in the embedding rows: ``random`` (``--init random``, trained),
+``pretrained`` (``--init pretrained``, frozen, the default), ``pretrained-tuned``
+(``--init pretrained --fine-tune``) and ``pretrained-rescaled`` (frozen, ``--rescale-rows``;
+added after the first three had run). Which pretrained variant stands for "pretrained" in the
 comparison is decided by the mean dev accuracy (never by test accuracy). Runs go to
 ``--work/runs.jsonl`` as they finish (a rerun skips finished ones), the table to
 ``--work/summary.json`` and, with ``--results``, to that file.
@@ -25,8 +26,11 @@ from typing import Any
 
 import numpy as np
 
-VARIANTS = {"random": ("random", None), "pretrained": ("pretrained", True),
-            "pretrained-tuned": ("pretrained", False)}  # fmt: skip
+# variant: (--init, --freeze, --rescale-rows)
+VARIANTS = {"random": ("random", None, False), "pretrained": ("pretrained", True, False),
+            "pretrained-tuned": ("pretrained", False, False),
+            "pretrained-rescaled": ("pretrained", True, True)}  # fmt: skip
+PRETRAINED = [v for v, (init, _, _) in VARIANTS.items() if init == "pretrained"]
 KIM_2014 = {"TREC": 92.8, "SST-2": 86.8, "MR": 81.0}  # CNN with word2vec (Kim 2014, Table 2)
 
 
@@ -67,6 +71,7 @@ def _one(run: dict[str, Any], vectors: str, work: str, threads: int) -> dict[str
         features=("words", "grammar"),
         init=VARIANTS[run["init"]][0],
         freeze=VARIANTS[run["init"]][1],
+        rescale_rows=VARIANTS[run["init"]][2],
         cv=run.get("cv", 0),
         folds=Path(run["folds"]) if run.get("folds") else None,
         seed=run["seed"],
@@ -105,7 +110,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "n": int(a.size),
                 "dev_mean": float(d.mean()) if d.size else None,
             }
-        tried = [v for v in ("pretrained", "pretrained-tuned") if v in entry]
+        tried = [v for v in PRETRAINED if v in entry]
         if "random" in entry and tried:
             chosen = max(tried, key=lambda v: entry[v]["dev_mean"] or 0.0)
             entry["chosen_by_dev"] = chosen
@@ -124,6 +129,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="runs at once (each on one thread)")
     ap.add_argument("--only", default="", help="comma list of sets to run (default: all)")
     ap.add_argument("--skip", default="", help="comma list of set/variant runs to leave out")
+    ap.add_argument("--variants", default="", help="comma list of variants to run (default: all)")
     ap.add_argument("--results", default=None, help="also write the summary here")
     args = ap.parse_args()
 
@@ -139,6 +145,8 @@ def main() -> None:
     todo = [r for r in _runs(Path(args.data), args.seeds) if _key(r) not in done]
     if args.only:
         todo = [r for r in todo if r["set"] in args.only.split(",")]
+    if args.variants:
+        todo = [r for r in todo if r["init"] in args.variants.split(",")]
     skip = {x for x in args.skip.split(",") if x}
     todo = [r for r in todo if f"{r['set']}/{r['init']}" not in skip]
     with ProcessPoolExecutor(args.jobs) as pool:

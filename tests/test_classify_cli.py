@@ -158,6 +158,15 @@ def test_frozen_rows_are_the_pretrained_ones(env, model: Path) -> None:
     assert result.exit_code == 0, result.output
     rows2 = torch.load(tuned / "weights.pt", weights_only=True)["embed.words.vocab"].numpy()
     assert not np.array_equal(rows2, vec.matrix)
+    rescaled = env["root"] / "rescaled"
+    result = _run("train", env["train"], "--vectors", env["vectors"], "--out", rescaled,
+                  "--rescale-rows", *COMMON[1:])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows3 = torch.load(rescaled / "weights.pt", weights_only=True)["embed.words.vocab"].numpy()
+    norms = np.linalg.norm(vec.matrix, axis=1, keepdims=True)
+    want = vec.matrix / norms * 0.25 * np.sqrt(vec.matrix.shape[1] / 3)
+    np.testing.assert_allclose(rows3, want, rtol=1e-5, atol=1e-7)  # frozen: still exactly these
+    assert json.loads((rescaled / "model.json").read_text())["config"]["rescale_rows"] is True
 
 
 def test_cross_validation_with_a_fold_file(env, tmp_path: Path) -> None:

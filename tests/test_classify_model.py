@@ -121,6 +121,36 @@ def test_pretrained_rows_land_and_stay_frozen(rng: np.random.Generator) -> None:
         assert not torch.equal(emb.free.detach()[1:], free_before[1:])  # UNK and extra learn
 
 
+def test_rescaled_rows_keep_direction_and_take_a_random_rows_length(
+    rng: np.random.Generator,
+) -> None:
+    from gramfast.classify.train import rescale
+
+    dim = int(rng.integers(2, 400))
+    rows = torch.from_numpy(
+        (rng.standard_normal((50, dim)) * rng.uniform(1e-3, 10, (50, 1))).astype(np.float32)
+    )
+    rows[7] = 0.0
+    out = rescale(rows)
+    norms = out.norm(dim=1)
+    random_rows = torch.empty(4000, dim).uniform_(-0.25, 0.25, generator=torch.Generator())
+    target = 0.25 * (dim / 3) ** 0.5
+    assert abs(random_rows.pow(2).sum(1).mean().sqrt().item() - target) < 0.02 * target
+    keep = torch.arange(50) != 7
+    torch.testing.assert_close(norms[keep], torch.full((49,), target), rtol=1e-5, atol=0)
+    cos = torch.nn.functional.cosine_similarity(out[keep], rows[keep], dim=1)
+    torch.testing.assert_close(cos, torch.ones(49), rtol=0, atol=1e-5)
+    assert torch.equal(out[7], torch.zeros(dim))
+
+
+def test_rescale_rows_needs_pretrained_rows(tmp_path: Path) -> None:
+    from gramfast.classify.config import ClassifierConfig
+
+    with pytest.raises(InputError, match="--rescale-rows rescales pretrained rows"):
+        ClassifierConfig(train=tmp_path / "t.tsv", out=tmp_path / "m", init="random",
+                         rescale_rows=True)  # fmt: skip
+
+
 def _reference_scores(gold: list[int], pred: list[int], n: int) -> tuple[float, float]:
     f1s = []
     for c in range(n):

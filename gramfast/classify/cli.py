@@ -46,6 +46,13 @@ def train_cli(
             "--freeze/--fine-tune", help="Fix the vocabulary rows (default: fixed when pretrained)."
         ),
     ] = None,
+    rescale_rows: Annotated[
+        bool,
+        typer.Option(
+            help="Scale each pretrained row to a random row's expected length, keeping its "
+            "direction (SGNS rows grow with word frequency)."
+        ),
+    ] = False,
     train_unk: Annotated[
         bool, typer.Option(help="UNK and words missing from the vectors learn.")
     ] = True,
@@ -97,8 +104,9 @@ def train_cli(
     cfg = ClassifierConfig(
         train=data, out=out_dir, vectors=vectors, dev=dev, test=test,
         features=tuple(x.strip() for x in features.split(",") if x.strip()), init=init,
-        freeze=freeze, train_unk=train_unk, extend_vocab=extend_vocab, min_count=min_count,
-        max_vocab=max_vocab, hidden=hidden, layers=layers, dropout=dropout, lr=lr,
+        freeze=freeze, rescale_rows=rescale_rows, train_unk=train_unk, extend_vocab=extend_vocab,
+        min_count=min_count, max_vocab=max_vocab, hidden=hidden, layers=layers, dropout=dropout,
+        lr=lr,
         batch_size=batch_size, epochs=epochs, patience=patience, max_tokens=max_tokens, cv=cv,
         folds=folds, seed=seed, device=device, threads=threads, model=model,
         processes=processes, text_column=text_column, label_column=label_column,

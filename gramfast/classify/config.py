@@ -27,6 +27,8 @@ class ClassifierConfig:
         features: any of words, grammar, contexts.
         init: pretrained rows or random rows for the vocabulary.
         freeze: fix the vocabulary rows (None: frozen when pretrained, trained when random).
+        rescale_rows: scale each pretrained row to the length a random row has in expectation
+            (0.25 sqrt(D / 3)), keeping its direction: SGNS rows grow with word frequency.
         train_unk: UNK and extra rows learn.
         extend_vocab: training words (seen >= min_count) missing from the vectors get rows.
         max_vocab: keep the most frequent rows of each pretrained table (None: all).
@@ -42,6 +44,7 @@ class ClassifierConfig:
     features: tuple[str, ...] = ("words", "grammar")
     init: Init = Init.pretrained
     freeze: bool | None = None
+    rescale_rows: bool = False
     train_unk: bool = True
     extend_vocab: bool = True
     min_count: int = 1
@@ -86,6 +89,10 @@ class ClassifierConfig:
             raise InputError(
                 "--init pretrained needs --vectors DIR (a `gramfast pretrain` output); pass it, "
                 "or use --init random"
+            )
+        if self.rescale_rows and self.init != Init.pretrained:
+            raise InputError(
+                "--rescale-rows rescales pretrained rows; use it with --init pretrained, or drop it"
             )
         positive = {
             "hidden": self.hidden,

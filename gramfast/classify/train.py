@@ -127,8 +127,18 @@ def new_model(
         rows = None
         if cfg.init == Init.pretrained:
             rows = torch.from_numpy(np.array(vectors[f].matrix, dtype=np.float32))
+            if cfg.rescale_rows:
+                rows = rescale(rows)
         model.embed[f].reset(gen, rows)
     return model
+
+
+def rescale(rows: torch.Tensor) -> torch.Tensor:
+    """Rows [V, D] scaled to 0.25 sqrt(D / 3), the expected length of a random row (uniform in
+    +-0.25); directions kept, zero rows left zero."""
+    target = 0.25 * (rows.shape[1] / 3) ** 0.5
+    norms = rows.norm(dim=1, keepdim=True)
+    return torch.where(norms > 0, rows * (target / norms.clamp_min(1e-30)), rows)
 
 
 # -- batches ---------------------------------------------------------------------------------
