@@ -204,10 +204,12 @@ def predict_proba(
     """
     model.eval()
     out = np.empty((enc.n_docs, model.out.out_features), dtype=np.float32)
-    if projected is None and device.type == "cpu" and not cpu_bf16:
-        projected = ProjectedLSTM(model) if ProjectedLSTM.supports(model) else None
+    if device.type != "cpu" or cpu_bf16:
+        projected = None
+    elif projected is None and ProjectedLSTM.supports(model):
+        projected = ProjectedLSTM(model)
     for index in make_batches(enc.lengths, max(batch_size, 256), None):
-        if projected is not None and not cpu_bf16:
+        if projected is not None:
             logits = projected.logits(enc, index)
         else:
             ids, lengths = batch_tensors(enc, index, device)
