@@ -32,7 +32,7 @@ from gramfast.kernels.sgns.compiled import sgns_lr, sgns_train_pairs
 from gramfast.kernels.sgns.reference import sgns_step
 from gramfast.kernels.sgns.sampler import build_alias_table, draw_negatives
 
-from gramfast.pretrain.trainer import LOSS_STRIDE
+from gramfast.pretrain.trainer import HOT_ROWS, HOT_SYNC_PAIRS, LOSS_STRIDE
 from tests.helpers import data_dir
 
 N_TOKENS = int(os.environ.get("GRAMFAST_BENCH_SGNS_TOKENS", 1_000_000))
@@ -105,6 +105,7 @@ def corpus() -> dict:
         "context_ids": contexts.astype(np.int32),
         "expected_pairs": expected,
         "table": build_alias_table(word_counts),
+        "hot_rows": np.argsort(-word_counts, kind="stable")[:HOT_ROWS],
     }
 
 
@@ -149,6 +150,8 @@ def _numba(benchmark, corpus: dict, dim: int, n_neg: int, threads: int) -> float
             seed=SEED,
             n_threads=threads,
             loss_stride=LOSS_STRIDE,  # as `gramfast pretrain` runs it (gensim computes no loss)
+            hot_rows=corpus["hot_rows"],  # the most frequent rows, per thread, as the trainer
+            sync_every=HOT_SYNC_PAIRS,
         )
 
     benchmark.pedantic(run, rounds=3, warmup_rounds=1)

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 METRICS_EVERY_S = 5.0
 LOSS_STRIDE = 16  # the reported loss is estimated from every 16th pair (a log1p per row saved)
+# With several threads each keeps its own copy of the most frequent context rows (the vocabulary
+# is sorted by count), merged every HOT_SYNC_PAIRS pairs: see kernels/sgns/compiled.py.
+HOT_ROWS, HOT_SYNC_PAIRS = 256, 1024
 BLOCK_TOKENS = 1 << 16  # sentences are shuffled in blocks of about this many tokens
 
 # (space, epoch, pairs done in the space, expected pairs of the space, mean loss, lr, pairs/s)
@@ -256,6 +259,10 @@ def _train_on_device(cfg, spaces, device, start_epoch, metrics, progress) -> int
     return trained
 
 
+def _hot_rows(n_contexts: int) -> np.ndarray:
+    return np.arange(min(HOT_ROWS, n_contexts), dtype=np.int64)
+
+
 def _train_epoch(
     cfg: PretrainConfig, space: Space, epoch: int, metrics: Any, progress: ProgressFn | None
 ) -> int:
@@ -278,6 +285,8 @@ def _train_epoch(
             seed=cfg.seed * 2 + (space.name == "grammar"),  # draws are keyed by global pair
             n_threads=cfg.threads,
             loss_stride=LOSS_STRIDE,
+            hot_rows=_hot_rows(space.context_vectors.shape[0]),
+            sync_every=HOT_SYNC_PAIRS,
         )
         if not np.isfinite(loss):
             raise GramfastError(

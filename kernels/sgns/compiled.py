@@ -19,6 +19,13 @@ pair g is alias-table draw g * K + k (``sampler``), so ``sampler.draw_negatives`
 draws, which depend neither on the batch split nor on the threads. Rows and arithmetic are
 float32, losses are summed in float64; one thread and one seed give bit-identical vectors.
 
+Hot rows: with several threads, the most frequent context rows (drawn as negatives by every
+thread) would move between the cores on every write. Given ``hot_rows``, each thread keeps a
+private copy of those rows and merges its change (copy - base) into the shared rows every
+``sync_every`` pairs and at the end of its chunk; where no other thread changed a value in
+between, the copy is stored as it is, so threads that share no row give the sequential result
+bit for bit. One thread ignores ``hot_rows``.
+
 Hot loop: each thread draws the next pair's negatives and prefetches its rows while the current
 pair computes; a row that occurs once in its pair is read for the word's gradient and updated in
 one sweep, a pair with a repeated row takes two. Id ranges are checked on every call (cheap next
@@ -49,6 +56,7 @@ LR_FLOOR = 1e-4  # word2vec: the learning rate never falls below lr_start * 1e-4
 _MASK64 = (1 << 64) - 1
 _LINE = 16  # float32 per 64-byte cache line
 _F0 = np.float32(0.0)
+_EMPTY_IDS = np.zeros(0, np.int64)
 _F1 = np.float32(1.0)
 
 
@@ -115,6 +123,47 @@ def _has_repeat(targets, b):
 
 
 @numba.njit(cache=True, nogil=True)
+def _add_row(grad, mat, t, a, dim):
+    """grad += a * mat[t]."""
+    for d in range(dim):
+        grad[d] += a * mat[t, d]
+
+
+@numba.njit(cache=True, nogil=True)
+def _sub_from_row(mat, t, word_vectors, w, a, dim):
+    """mat[t] -= a * word_vectors[w]."""
+    for d in range(dim):
+        mat[t, d] -= a * word_vectors[w, d]
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_and_update(grad, mat, t, word_vectors, w, a, dim):
+    """grad += a * mat[t], then mat[t] -= a * word_vectors[w], in one sweep."""
+    for d in range(dim):
+        grad[d] += a * mat[t, d]
+        mat[t, d] -= a * word_vectors[w, d]
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_hot(context_vectors, hot_rows, local, base, load):
+    """Add this thread's changes to its hot rows (local - base) to the shared rows and take the
+    result as the new copy and base (load: only take the shared rows). Where no other thread
+    changed a value since the last merge, the copy's value is stored as it is (bit-exact)."""
+    for i in range(hot_rows.shape[0]):
+        t = hot_rows[i]
+        for d in range(context_vectors.shape[1]):
+            shared = context_vectors[t, d]
+            if not load:
+                if shared == base[i, d]:
+                    shared = local[i, d]
+                else:
+                    shared += local[i, d] - base[i, d]
+                context_vectors[t, d] = shared
+            local[i, d] = shared
+            base[i, d] = shared
+
+
+@numba.njit(cache=True, nogil=True)
 def _sgns_chunk_kernel(
     word_vectors,
     context_vectors,
@@ -135,9 +184,16 @@ def _sgns_chunk_kernel(
     key,
     want_losses,
     loss_stride,
+    hot_rows,
+    hot_slot,
+    sync_every,
 ):
     """Train pairs [start, stop) in order; return their summed loss (float64), summed over the
     pairs whose global index is a multiple of loss_stride, times loss_stride (1: every pair).
+
+    hot_rows [H] int64 context rows this call keeps a private copy of (H may be 0), hot_slot [Vc]
+    int64 their slots (-1 elsewhere; unused when H = 0): the copies are read and written
+    instead of the shared rows and merged back every sync_every pairs and at the end.
 
     word_vectors [Vw, D] / context_vectors [Vc, D] float32 C-contiguous, updated in place;
     word_ids / context_ids [P] int64; negatives [P, K] int64 (unused when sample);
@@ -149,6 +205,11 @@ def _sgns_chunk_kernel(
     targets = np.empty((2, n_neg + 1), np.int64)  # [2, K + 1] this pair's and the next one's
     coef = np.empty(n_neg + 1, np.float32)  # [K + 1] lr * (σ(x) - label)
     total = 0.0
+    n_hot = hot_rows.shape[0]
+    local = np.empty((n_hot, dim), np.float32)  # [H, D] this thread's copies of the hot rows
+    base = np.empty((n_hot, dim), np.float32)  # [H, D] the shared rows at the last merge
+    _merge_hot(context_vectors, hot_rows, local, base, True)
+    since_merge = 0
 
     for p in range(start - 1, stop):
         b = (p - start) & 1
@@ -169,8 +230,9 @@ def _sgns_chunk_kernel(
             for d in range(0, dim, _LINE):
                 _prefetch(word_vectors, word_ids[p + 1], d)
             for k in range(n_neg + 1):
-                for d in range(0, dim, _LINE):
-                    _prefetch(context_vectors, targets[1 - b, k], d)
+                if n_hot == 0 or hot_slot[targets[1 - b, k]] < 0:
+                    for d in range(0, dim, _LINE):
+                        _prefetch(context_vectors, targets[1 - b, k], d)
         if p < start:
             continue
 
@@ -180,7 +242,12 @@ def _sgns_chunk_kernel(
         loss = _F0
         counted = want_losses or g % loss_stride == 0
         for k in range(n_neg + 1):
-            x = _dot(word_vectors, w, context_vectors, targets[b, k], dim)
+            t = targets[b, k]
+            slot = hot_slot[t] if n_hot else -1
+            if slot >= 0:
+                x = _dot(word_vectors, w, local, slot, dim)
+            else:
+                x = _dot(word_vectors, w, context_vectors, t, dim)
             e = np.float32(math.exp(-abs(x)))  # σ and softplus from one exp, stable both ways
             sig = _F1 / (_F1 + e) if x >= _F0 else e / (_F1 + e)
             label = _F1 if k == 0 else _F0
@@ -198,20 +265,35 @@ def _sgns_chunk_kernel(
             # A repeated row must feed the word's gradient with its value at the pair's start.
             for k in range(n_neg + 1):
                 t, a = targets[b, k], coef[k]
-                for d in range(dim):
-                    grad[d] += a * context_vectors[t, d]
+                slot = hot_slot[t] if n_hot else -1
+                if slot >= 0:
+                    _add_row(grad, local, slot, a, dim)
+                else:
+                    _add_row(grad, context_vectors, t, a, dim)
             for k in range(n_neg + 1):
                 t, a = targets[b, k], coef[k]
-                for d in range(dim):
-                    context_vectors[t, d] -= a * word_vectors[w, d]
+                slot = hot_slot[t] if n_hot else -1
+                if slot >= 0:
+                    _sub_from_row(local, slot, word_vectors, w, a, dim)
+                else:
+                    _sub_from_row(context_vectors, t, word_vectors, w, a, dim)
         else:
             for k in range(n_neg + 1):
                 t, a = targets[b, k], coef[k]
-                for d in range(dim):
-                    grad[d] += a * context_vectors[t, d]
-                    context_vectors[t, d] -= a * word_vectors[w, d]
+                slot = hot_slot[t] if n_hot else -1
+                if slot >= 0:
+                    _add_and_update(grad, local, slot, word_vectors, w, a, dim)
+                else:
+                    _add_and_update(grad, context_vectors, t, word_vectors, w, a, dim)
         for d in range(dim):
             word_vectors[w, d] -= grad[d]
+        if n_hot:
+            since_merge += 1
+            if since_merge == sync_every:
+                _merge_hot(context_vectors, hot_rows, local, base, False)
+                since_merge = 0
+    if n_hot:
+        _merge_hot(context_vectors, hot_rows, local, base, False)
     return total * loss_stride
 
 
@@ -281,6 +363,8 @@ def sgns_train_pairs(
     n_threads: int = 1,
     pair_losses: np.ndarray | None = None,
     loss_stride: int = 1,
+    hot_rows: np.ndarray | None = None,
+    sync_every: int = 1024,
 ) -> float:
     """Train a batch of (word, context) pairs in place with Hogwild threads; return the summed loss.
 
@@ -300,6 +384,11 @@ def sgns_train_pairs(
         seed: the sampling seed; negatives depend only on (seed, global pair index, k).
         n_threads: Hogwild threads (>= 1); 1 is deterministic.
         pair_losses: optional [P] float32 output for each pair's loss before its update.
+        hot_rows: context rows (the most frequent, drawn as negatives by every thread) of which
+            each thread keeps a private copy when n_threads > 1, merged into the shared rows every
+            sync_every pairs and at the end: two threads then stop moving these rows between
+            their cores on every write. Ignored with one thread, whose result stays exact.
+        sync_every: pairs between merges of the hot rows (>= 1).
         loss_stride: S >= 1; the loss (a log1p per row) is computed only for pairs whose global
             index is a multiple of S, and the returned sum is theirs times S: an estimate of the
             batch's loss that leaves the updates unchanged. 1 (and any pair_losses) counts all.
@@ -344,6 +433,8 @@ def sgns_train_pairs(
     total = max(pairs_done + n_pairs, 1) if pairs_total is None else pairs_total
     if total < 1:
         raise ValueError(f"pairs_total must be >= 1 (pairs in the whole run); got {pairs_total}")
+    if not _is_int(sync_every) or sync_every < 1:
+        raise ValueError(f"sync_every must be an int >= 1; got {sync_every!r}")
     if not _is_int(loss_stride) or loss_stride < 1:
         raise ValueError(f"loss_stride must be an int >= 1; got {loss_stride!r}")
     if not _is_int(n_threads) or n_threads < 1:
@@ -378,6 +469,13 @@ def sgns_train_pairs(
     if n_pairs == 0:
         return 0.0
 
+    hot, slot = _EMPTY_IDS, _EMPTY_IDS
+    if hot_rows is not None and n_threads > 1:
+        hot = _check_ids("hot_rows", np.ascontiguousarray(hot_rows), n_contexts, 1)
+        if np.unique(hot).shape[0] != hot.shape[0]:
+            raise ValueError("hot_rows must not repeat a row")
+        slot = np.full(n_contexts, -1, np.int64)
+        slot[hot] = np.arange(hot.shape[0])
     key = np.uint64(seed_key(np.uint64(seed & _MASK64)))
     bounds = [n_pairs * i // n_threads for i in range(n_threads + 1)]
 
@@ -403,6 +501,9 @@ def sgns_train_pairs(
                 key,
                 want,
                 1 if want else int(loss_stride),
+                hot,
+                slot,
+                int(sync_every),
             )
 
     if n_threads == 1:

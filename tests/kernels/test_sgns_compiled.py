@@ -425,3 +425,80 @@ def test_loss_stride_must_be_positive():
     with pytest.raises(ValueError, match="loss_stride must be an int >= 1; got 0"):
         sgns_train_pairs(w, c, np.arange(2), np.arange(2), lr_start=0.1,
                          negatives=np.zeros((2, 1), np.int64), loss_stride=0)  # fmt: skip
+
+
+def _two_halves(rng, n_pairs, n_neg):
+    """Pairs whose first half uses words 0-19 and contexts 0-29, the second words 20-39 and
+    contexts 30-59: two threads (one half each) then share no row."""
+    half = n_pairs // 2
+    words = np.concatenate([rng.integers(0, 20, half), rng.integers(20, 40, n_pairs - half)])
+    ctx = np.concatenate([rng.integers(0, 30, half), rng.integers(30, 60, n_pairs - half)])
+    neg = np.concatenate([rng.integers(0, 30, (half, n_neg)),
+                          rng.integers(30, 60, (n_pairs - half, n_neg))])  # fmt: skip
+    return words, ctx, neg, half
+
+
+@pytest.mark.parametrize("sync_every", [1, 7, 1000])
+def test_hot_rows_merge_exactly_when_threads_share_nothing(sync_every):
+    # Two threads on disjoint rows, hot rows in both halves: the merged result must equal the
+    # two halves trained one after the other, bit for bit; rows 0-4 are never used and stay NaN.
+    rng = np.random.default_rng(sync_every)
+    word, context = _matrices(rng, 40, 60, 33)
+    context[:5] = np.nan
+    words, ctx, neg, half = _two_halves(rng, 400, 3)
+    ctx, neg = np.where(ctx < 5, ctx + 5, ctx), np.where(neg < 5, neg + 5, neg)
+    kw = dict(lr_start=0.2, pairs_total=400)
+    want_w, want_c = word.copy(), context.copy()
+    sgns_train_pairs(want_w, want_c, words[:half], ctx[:half], negatives=neg[:half], **kw)
+    sgns_train_pairs(want_w, want_c, words[half:], ctx[half:], negatives=neg[half:],
+                     pairs_done=half, **kw)  # fmt: skip
+    got_w, got_c = word.copy(), context.copy()
+    hot = np.array([5, 6, 7, 8, 9, 30, 31, 32, 45, 59])
+    sgns_train_pairs(got_w, got_c, words, ctx, negatives=neg, n_threads=2, hot_rows=hot,
+                     sync_every=sync_every, **kw)  # fmt: skip
+    np.testing.assert_array_equal(got_w, want_w)
+    np.testing.assert_array_equal(got_c, want_c)
+    assert np.isnan(got_c[:5]).all() and np.isfinite(got_c[5:]).all()
+
+
+def test_hot_rows_with_shared_rows_track_one_thread():
+    rng = np.random.default_rng(5)
+    n_words, n_ctx, dim, n_pairs = 300, 400, 32, 60_000
+    zipf_ctx = 1 / np.arange(1, n_ctx + 1)
+    zipf_words = 1 / np.arange(1, n_words + 1)
+    prob, index = build_alias_table((zipf_ctx / zipf_ctx.sum() * 1e6).astype(np.int64) + 1)
+    words = rng.choice(n_words, n_pairs, p=zipf_words / zipf_words.sum())
+    ctx = rng.choice(n_ctx, n_pairs, p=zipf_ctx / zipf_ctx.sum())
+    word, context = rng.uniform(-0.5 / dim, 0.5 / dim, (n_words, dim)).astype(np.float32), \
+        np.zeros((n_ctx, dim), np.float32)  # fmt: skip
+    kw = dict(lr_start=0.025, alias_prob=prob, alias_index=index, n_neg=5, seed=2,
+              pairs_total=4 * n_pairs)  # fmt: skip
+    losses = {}
+    for name, extra in (("one", {}), ("hot", {"n_threads": 2, "hot_rows": np.arange(32),
+                                              "sync_every": 64})):  # fmt: skip
+        w, c = word.copy(), context.copy()
+        curve = [sgns_train_pairs(w, c, words, ctx, pairs_done=e * n_pairs, **kw, **extra)
+                 / n_pairs for e in range(4)]  # fmt: skip
+        assert np.isfinite(w).all() and np.isfinite(c).all()
+        losses[name] = np.array(curve)
+    assert losses["one"][-1] < losses["one"][0] - 0.1  # it learns
+    np.testing.assert_allclose(losses["hot"], losses["one"], rtol=0.02)
+
+
+def test_hot_rows_are_ignored_on_one_thread_and_checked():
+    rng = np.random.default_rng(1)
+    word, context = _matrices(rng, 10, 12, 8)
+    words, ctx = rng.integers(0, 10, 50), rng.integers(0, 12, 50)
+    neg = rng.integers(0, 12, (50, 2))
+    a_w, a_c, b_w, b_c = word.copy(), context.copy(), word.copy(), context.copy()
+    sgns_train_pairs(a_w, a_c, words, ctx, lr_start=0.1, negatives=neg)
+    sgns_train_pairs(b_w, b_c, words, ctx, lr_start=0.1, negatives=neg, hot_rows=np.arange(4))
+    np.testing.assert_array_equal(a_w, b_w)
+    np.testing.assert_array_equal(a_c, b_c)
+    kw = dict(lr_start=0.1, negatives=neg, n_threads=2)
+    with pytest.raises(ValueError, match="hot_rows must not repeat a row"):
+        sgns_train_pairs(a_w, a_c, words, ctx, hot_rows=np.array([1, 1]), **kw)
+    with pytest.raises(ValueError, match=r"hot_rows must lie in \[0, 12\)"):
+        sgns_train_pairs(a_w, a_c, words, ctx, hot_rows=np.array([12]), **kw)
+    with pytest.raises(ValueError, match="sync_every must be an int >= 1; got 0"):
+        sgns_train_pairs(a_w, a_c, words, ctx, hot_rows=np.arange(2), sync_every=0, **kw)
