@@ -145,22 +145,27 @@ def _add_and_update(grad, mat, t, word_vectors, w, a, dim):
 
 
 @numba.njit(cache=True, nogil=True)
-def _merge_hot(context_vectors, hot_rows, local, base, load):
-    """Add this thread's changes to its hot rows (local - base) to the shared rows and take the
-    result as the new copy and base (load: only take the shared rows). Where no other thread
-    changed a value since the last merge, the copy's value is stored as it is (bit-exact)."""
+def _merge_hot(context_vectors, hot_rows, local, base, dirty, load):
+    """Bring this thread's copies of the hot rows up to date with the shared rows, first adding
+    its changes (local - base) to the shared rows it wrote since the last merge (dirty); with
+    load, only copy the shared rows in. Where no other thread changed a value since the last
+    merge, the copy's value is stored as it is (bit-exact)."""
+    dim = context_vectors.shape[1]
     for i in range(hot_rows.shape[0]):
         t = hot_rows[i]
-        for d in range(context_vectors.shape[1]):
-            shared = context_vectors[t, d]
-            if not load:
-                if shared == base[i, d]:
-                    shared = local[i, d]
-                else:
-                    shared += local[i, d] - base[i, d]
-                context_vectors[t, d] = shared
-            local[i, d] = shared
-            base[i, d] = shared
+        if dirty[i] and not load:
+            for d in range(dim):
+                shared, b, mine = context_vectors[t, d], base[i, d], local[i, d]
+                value = mine if shared == b else shared + (mine - b)
+                context_vectors[t, d] = value
+                local[i, d] = value
+                base[i, d] = value
+            dirty[i] = False
+        else:
+            for d in range(dim):
+                value = context_vectors[t, d]
+                local[i, d] = value
+                base[i, d] = value
 
 
 @numba.njit(cache=True, nogil=True)
@@ -208,7 +213,8 @@ def _sgns_chunk_kernel(
     n_hot = hot_rows.shape[0]
     local = np.empty((n_hot, dim), np.float32)  # [H, D] this thread's copies of the hot rows
     base = np.empty((n_hot, dim), np.float32)  # [H, D] the shared rows at the last merge
-    _merge_hot(context_vectors, hot_rows, local, base, True)
+    dirty = np.zeros(n_hot, np.bool_)  # [H] copies written since the last merge
+    _merge_hot(context_vectors, hot_rows, local, base, dirty, True)
     since_merge = 0
 
     for p in range(start - 1, stop):
@@ -275,6 +281,7 @@ def _sgns_chunk_kernel(
                 slot = hot_slot[t] if n_hot else -1
                 if slot >= 0:
                     _sub_from_row(local, slot, word_vectors, w, a, dim)
+                    dirty[slot] = True
                 else:
                     _sub_from_row(context_vectors, t, word_vectors, w, a, dim)
         else:
@@ -283,6 +290,7 @@ def _sgns_chunk_kernel(
                 slot = hot_slot[t] if n_hot else -1
                 if slot >= 0:
                     _add_and_update(grad, local, slot, word_vectors, w, a, dim)
+                    dirty[slot] = True
                 else:
                     _add_and_update(grad, context_vectors, t, word_vectors, w, a, dim)
         for d in range(dim):
@@ -290,10 +298,10 @@ def _sgns_chunk_kernel(
         if n_hot:
             since_merge += 1
             if since_merge == sync_every:
-                _merge_hot(context_vectors, hot_rows, local, base, False)
+                _merge_hot(context_vectors, hot_rows, local, base, dirty, False)
                 since_merge = 0
     if n_hot:
-        _merge_hot(context_vectors, hot_rows, local, base, False)
+        _merge_hot(context_vectors, hot_rows, local, base, dirty, False)
     return total * loss_stride
 
 
