@@ -63,13 +63,18 @@ DEVICES = pytest.mark.parametrize("device", ["cpu", "cuda"])
 
 
 @DEVICES
-@pytest.mark.parametrize("freeze", [True, False], ids=["frozen", "fine-tune"])
-def test_train_epoch(benchmark, env_info, freeze: bool, device: str, tmp_path) -> None:
+@pytest.mark.parametrize("mode", ["frozen", "fine-tune", "fine-tune-dense"])
+def test_train_epoch(benchmark, env_info, mode: str, device: str, tmp_path) -> None:
+    """One epoch of training: frozen rows, trained rows with lazy Adam (the default), and trained
+    rows with dense AdamW over the whole table (``--dense-rows``)."""
     rng = np.random.default_rng(0)
     train = Split(_encoded(rng, N_TRAIN), rng.integers(0, 2, N_TRAIN))
     dev = Split(_encoded(rng, 200), rng.integers(0, 2, 200))
-    cfg = ClassifierConfig(train=tmp_path / "x", out=tmp_path / "m", init="random", epochs=1)
-    model = _model(freeze)
+    cfg = ClassifierConfig(
+        train=tmp_path / "x", out=tmp_path / "m", init="random", epochs=1,
+        lazy_rows=mode != "fine-tune-dense",
+    )  # fmt: skip
+    model = _model(mode == "frozen")
     dev_ = _device(device)
     result = benchmark.pedantic(
         lambda: fit(model, train, dev, cfg, dev_, 0), rounds=2, iterations=1, warmup_rounds=1

@@ -251,3 +251,93 @@ def test_token_features_of_the_paper_sentence(with_space: bool) -> None:
     words = token_strings(parsed, "words")
     for word, ctx in zip(words, contexts):
         assert ctx == expected.get(word), word  # root, preposition and punctuation get none
+
+
+def _step_model(lazy: bool, seed: int = 3) -> tuple[SentenceLSTM, list, list]:
+    from gramfast.classify.config import ClassifierConfig
+    from gramfast.classify.train import optimizers
+
+    model = _model(seed)
+    cfg = ClassifierConfig(train=Path("t.tsv"), out=Path("m"), init="random", lazy_rows=lazy)
+    opts, params = optimizers(model, cfg)
+    return model, opts, params
+
+
+def _batch(word_ids: np.ndarray, rng: np.random.Generator) -> tuple[dict, torch.Tensor]:
+    """One padded batch of sentences whose vocabulary word ids are ``word_ids`` (rows after the
+    free rows), grammar ids random."""
+    nf, nv, _ = TABLES["words"]
+    lengths = rng.integers(1, 6, size=len(word_ids) // 3 + 1)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    n = int(offsets[-1])
+    words = np.resize(word_ids + nf, n).astype(np.int64)
+    grammar = rng.integers(1, sum(TABLES["grammar"][:2]), size=n).astype(np.int64)
+    enc = Encoded({"words": words, "grammar": grammar}, offsets)
+    return batch_tensors(enc, np.arange(len(lengths)), torch.device("cpu"))
+
+
+def _train_step(model, opts, params, batch, labels, clip: float = 5.0) -> None:
+    from gramfast.classify.train import clip_grad_norm
+
+    model.eval()  # no dropout: both models see the same function
+    for opt in opts:
+        opt.zero_grad(set_to_none=True)
+    ids, lengths = batch
+    torch.nn.functional.cross_entropy(model(ids, lengths), labels).backward()
+    clip_grad_norm(params, clip)
+    for opt in opts:
+        opt.step()
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 1e3], ids=["clipped", "unclipped"])
+def test_clip_grad_norm_matches_torch_on_dense_and_sparse_grads(
+    rng: np.random.Generator, max_norm: float
+) -> None:
+    from gramfast.classify.train import clip_grad_norm
+
+    dense, sparse = _model(5), _model(5)
+    for e in sparse.embed.values():
+        e.sparse = True
+    batch = _batch(rng.integers(0, 40, size=30), rng)  # ids repeat: the sparse grad is uncoalesced
+    labels = torch.from_numpy(rng.integers(0, 3, size=batch[1].shape[0]))
+    for m in (dense, sparse):
+        m.eval()
+        torch.nn.functional.cross_entropy(m(*batch), labels).backward()
+    assert sparse.embed["words"].vocab.grad.is_sparse
+    want = torch.nn.utils.clip_grad_norm_(list(dense.parameters()), max_norm)
+    got = clip_grad_norm(list(sparse.parameters()), max_norm)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=0)
+    for (name, p), q in zip(dense.named_parameters(), sparse.parameters(), strict=True):
+        g = q.grad.to_dense() if q.grad.is_sparse else q.grad
+        torch.testing.assert_close(g, p.grad, rtol=1e-5, atol=1e-9, msg=name)
+
+
+def test_lazy_rows_step_like_adam_and_leave_unused_rows_alone(rng: np.random.Generator) -> None:
+    lazy, lazy_opts, lazy_params = _step_model(lazy=True)
+    dense, dense_opts, dense_params = _step_model(lazy=False)
+    assert lazy.embed["words"].sparse and not dense.embed["words"].sparse
+    assert any(isinstance(o, torch.optim.SparseAdam) for o in lazy_opts)
+    start = lazy.embed["words"].vocab.detach().clone()
+    first, later = np.arange(1, 15), np.arange(15, 25)  # vocabulary rows 25..39 never used
+    batches = [_batch(first, rng)] + [_batch(later, rng) for _ in range(4)]
+    labels = [torch.from_numpy(rng.integers(0, 3, size=b[1].shape[0])) for b in batches]
+    _train_step(lazy, lazy_opts, lazy_params, batches[0], labels[0])
+    _train_step(dense, dense_opts, dense_params, batches[0], labels[0])
+    for (name, p), q in zip(dense.named_parameters(), lazy.parameters(), strict=True):
+        # Step 1 is plain Adam on both sides (an element moves by about lr = 1e-3); SparseAdam
+        # adds eps before the bias correction, so elements with tiny gradients differ by a few
+        # percent of a step.
+        atol = 5e-5 if name == "embed.words.vocab" else 1e-7
+        torch.testing.assert_close(q, p, rtol=1e-5, atol=atol, msg=name)
+    after_first = lazy.embed["words"].vocab.detach().clone()
+    assert not torch.equal(after_first[first], start[first])
+    for b, y in zip(batches[1:], labels[1:], strict=True):
+        _train_step(lazy, lazy_opts, lazy_params, b, y)
+        _train_step(dense, dense_opts, dense_params, b, y)
+    lazy_rows = lazy.embed["words"].vocab.detach()
+    dense_rows = dense.embed["words"].vocab.detach()
+    assert torch.equal(lazy_rows[25:], start[25:]) and torch.equal(dense_rows[25:], start[25:])
+    assert not torch.equal(lazy_rows[later], after_first[later])
+    # rows of the first batch only: lazy Adam leaves them; dense Adam moves them on momentum
+    assert torch.equal(lazy_rows[first], after_first[first])
+    assert not torch.equal(dense_rows[first], after_first[first])

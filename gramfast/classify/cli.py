@@ -53,6 +53,14 @@ def train_cli(
             "direction (SGNS rows grow with word frequency)."
         ),
     ] = False,
+    lazy_rows: Annotated[
+        bool,
+        typer.Option(
+            "--lazy-rows/--dense-rows",
+            help="Trained vocabulary rows: sparse gradients and lazy Adam (only the rows a batch "
+            "uses) or dense AdamW over the whole table.",
+        ),
+    ] = True,
     train_unk: Annotated[
         bool, typer.Option(help="UNK and words missing from the vectors learn.")
     ] = True,
@@ -104,7 +112,8 @@ def train_cli(
     cfg = ClassifierConfig(
         train=data, out=out_dir, vectors=vectors, dev=dev, test=test,
         features=tuple(x.strip() for x in features.split(",") if x.strip()), init=init,
-        freeze=freeze, rescale_rows=rescale_rows, train_unk=train_unk, extend_vocab=extend_vocab,
+        freeze=freeze, rescale_rows=rescale_rows, lazy_rows=lazy_rows,
+        train_unk=train_unk, extend_vocab=extend_vocab,
         min_count=min_count, max_vocab=max_vocab, hidden=hidden, layers=layers, dropout=dropout,
         lr=lr,
         batch_size=batch_size, epochs=epochs, patience=patience, max_tokens=max_tokens, cv=cv,

@@ -29,6 +29,8 @@ class ClassifierConfig:
         freeze: fix the vocabulary rows (None: frozen when pretrained, trained when random).
         rescale_rows: scale each pretrained row to the length a random row has in expectation
             (0.25 sqrt(D / 3)), keeping its direction: SGNS rows grow with word frequency.
+        lazy_rows: train vocabulary rows with sparse gradients and lazy Adam (only the rows a
+            batch uses are read and written); off: dense AdamW over the whole table.
         train_unk: UNK and extra rows learn.
         extend_vocab: training words (seen >= min_count) missing from the vectors get rows.
         max_vocab: keep the most frequent rows of each pretrained table (None: all).
@@ -45,6 +47,7 @@ class ClassifierConfig:
     init: Init = Init.pretrained
     freeze: bool | None = None
     rescale_rows: bool = False
+    lazy_rows: bool = True
     train_unk: bool = True
     extend_vocab: bool = True
     min_count: int = 1

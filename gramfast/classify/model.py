@@ -35,6 +35,9 @@ class SplitEmbedding(nn.Module):
         self.n_free, self.n_vocab, self.dim = n_free, n_vocab, dim
         self.free = nn.Parameter(torch.zeros(n_free, dim), requires_grad=train_unk)
         self.vocab = nn.Parameter(torch.zeros(n_vocab, dim), requires_grad=not freeze)
+        # Sparse gradients for the vocabulary rows (only the rows a batch used), for a lazy
+        # optimizer; set by training, not saved.
+        self.sparse = False
 
     def reset(self, generator: torch.Generator, vocab: torch.Tensor | None = None) -> None:
         """Random rows (uniform in +-0.25, as Kim 2014 for unknown words); ``vocab`` copied in."""
@@ -51,7 +54,8 @@ class SplitEmbedding(nn.Module):
         is_free = ids < self.n_free
         out = nn.functional.embedding(ids.clamp(max=self.n_free - 1), self.free)
         if self.n_vocab:
-            vocab = nn.functional.embedding((ids - self.n_free).clamp(min=0), self.vocab)
+            rows = (ids - self.n_free).clamp(min=0)
+            vocab = nn.functional.embedding(rows, self.vocab, sparse=self.sparse)
             out = torch.where(is_free.unsqueeze(-1), out, vocab)
         pad = (ids == 0).unsqueeze(-1)
         return out.masked_fill(pad, 0.0)

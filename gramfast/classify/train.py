@@ -223,6 +223,62 @@ def predict_proba(
 
 
 # -- training --------------------------------------------------------------------------------
+def optimizers(
+    model: SentenceLSTM, cfg: ClassifierConfig
+) -> tuple[list[torch.optim.Optimizer], list[nn.Parameter]]:
+    """The optimizers of a run and every parameter they train.
+
+    Dense parameters: AdamW, with weight decay on the LSTM and the output layer only (pretrained
+    rows must not decay towards zero). Trainable vocabulary rows with ``cfg.lazy_rows``: sparse
+    gradients and lazy Adam (``torch.optim.SparseAdam``), which touches only the rows a batch used,
+    so a step costs the batch's rows, not the whole table; rows the training data never uses stay
+    exactly as they started. Without it, the rows join AdamW's no-decay group (dense Adam: every
+    row is read and written each step, and rows keep moving on their momentum).
+    """
+    lazy: list[nn.Parameter] = []
+    for emb in model.embed.values():
+        emb.sparse = bool(cfg.lazy_rows and emb.vocab.requires_grad and emb.n_vocab)
+        if emb.sparse:
+            lazy.append(emb.vocab)
+    lazy_ids = {id(p) for p in lazy}
+    trainable = [
+        (n, p) for n, p in model.named_parameters() if p.requires_grad and id(p) not in lazy_ids
+    ]
+    decay = [p for n, p in trainable if not n.startswith("embed")]
+    no_decay = [p for n, p in trainable if n.startswith("embed")]
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    opts: list[torch.optim.Optimizer] = [torch.optim.AdamW(groups, lr=cfg.lr)]
+    if lazy:
+        opts.append(torch.optim.SparseAdam(lazy, lr=cfg.lr))
+    return opts, [*decay, *no_decay, *lazy]
+
+
+def clip_grad_norm(params: list[nn.Parameter], max_norm: float) -> torch.Tensor:
+    """Scale all gradients, dense and sparse, so that their joint 2-norm is at most ``max_norm``
+    (``torch.nn.utils.clip_grad_norm_``'s rule; that function does not take sparse gradients).
+    Sparse gradients are coalesced first, so a row used twice in a batch counts once."""
+    norms = []
+    for p in params:
+        if p.grad is None:
+            continue
+        if p.grad.is_sparse:
+            p.grad = p.grad.coalesce()
+            norms.append(torch.linalg.vector_norm(p.grad._values()))
+        else:
+            norms.append(torch.linalg.vector_norm(p.grad))
+    if not norms:
+        return torch.zeros(())
+    total = torch.linalg.vector_norm(torch.stack(norms))
+    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for p in params:
+        if p.grad is not None:
+            (p.grad._values() if p.grad.is_sparse else p.grad).mul_(coef)
+    return total
+
+
 def fit(
     model: SentenceLSTM,
     train: Split,
@@ -234,14 +290,7 @@ def fit(
 ) -> dict[str, Any]:
     """Train with early stopping on dev accuracy; the best epoch's weights are loaded back."""
     model.to(device)
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    decay = [p for n, p in trainable if not n.startswith("embed")]
-    no_decay = [p for n, p in trainable if n.startswith("embed")]  # pretrained rows do not decay
-    groups = [
-        {"params": decay, "weight_decay": cfg.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    opts, params = optimizers(model, cfg)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.amp)
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(seed)
@@ -261,11 +310,14 @@ def fit(
             target = y_train[index].to(device, non_blocking=True)
             with _autocast(device, cfg.amp):
                 loss = loss_fn(model(ids, lengths).float(), target)
-            opt.zero_grad(set_to_none=True)
+            for opt in opts:
+                opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_([*decay, *no_decay], cfg.clip)
-            scaler.step(opt)
+            for opt in opts:
+                scaler.unscale_(opt)
+            clip_grad_norm(params, cfg.clip)
+            for opt in opts:
+                scaler.step(opt)
             scaler.update()
             total_t += loss.detach()
             steps += 1
