@@ -8,7 +8,10 @@ the variants differ only in the embedding rows: ``random`` (``--init random``, t
 added after the first three had run). Which pretrained variant stands for "pretrained" in the
 comparison is decided by the mean dev accuracy (never by test accuracy). Runs go to
 ``--work/runs.jsonl`` as they finish (a rerun skips finished ones), the table to
-``--work/summary.json`` and, with ``--results``, to that file.
+``--work/summary.json`` and, with ``--results``, to that file. Trained rows (random, tuned) use
+lazy Adam, the default; ``--dense-rows`` gives the dense AdamW of the first runs. ``--merge
+FILE:VARIANTS`` adds an earlier file's runs of those variants to the summary (frozen rows do not
+depend on the row optimizer).
 
     python benchmarks/classify_accuracy.py --vectors VECTORS --data ../shared/data \
         --work runs/classify --jobs 2
@@ -54,7 +57,9 @@ def _key(run: dict[str, Any]) -> str:
     return f"{run['set']}/{run['init']}/{run['seed']}"
 
 
-def _one(run: dict[str, Any], vectors: str, work: str, threads: int) -> dict[str, Any]:
+def _one(
+    run: dict[str, Any], vectors: str, work: str, threads: int, lazy_rows: bool = True
+) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(threads)
@@ -76,10 +81,12 @@ def _one(run: dict[str, Any], vectors: str, work: str, threads: int) -> dict[str
         folds=Path(run["folds"]) if run.get("folds") else None,
         seed=run["seed"],
         device="cpu",
+        lazy_rows=lazy_rows,
     )
     t0 = time.perf_counter()
     summary = train_classifier(cfg, overwrite=True)
-    row = {"key": _key(run), "set": run["set"], "init": run["init"], "seed": run["seed"]}
+    row = {"key": _key(run), "set": run["set"], "init": run["init"], "seed": run["seed"],
+           "rows": "lazy" if lazy_rows else "dense"}  # fmt: skip
     if run.get("cv"):
         row["accuracies"] = [f["accuracy"] for f in summary["folds"]]
         row["dev_accuracies"] = [f["dev_accuracy"] for f in summary["folds"]]
@@ -131,6 +138,14 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma list of set/variant runs to leave out")
     ap.add_argument("--variants", default="", help="comma list of variants to run (default: all)")
     ap.add_argument("--results", default=None, help="also write the summary here")
+    ap.add_argument(
+        "--dense-rows",
+        action="store_true",
+        help="trained rows with dense AdamW (the optimizer of the first runs)",
+    )
+    ap.add_argument("--merge", action="append", default=[], metavar="FILE:VARIANTS",
+                    help="also summarise these variants' runs from an earlier results JSON "
+                    "(e.g. frozen runs, which the row optimizer does not touch)")  # fmt: skip
     args = ap.parse_args()
 
     work = Path(args.work)
@@ -142,6 +157,11 @@ def main() -> None:
             if line.strip():
                 row = json.loads(line)
                 done[row["key"]] = row
+    merged = []
+    for spec in args.merge:
+        path, _, names = spec.rpartition(":")
+        old = json.loads(Path(path).read_text())["runs"]
+        merged += [dict(r, merged_from=path) for r in old if r["init"] in names.split(",")]
     todo = [r for r in _runs(Path(args.data), args.seeds) if _key(r) not in done]
     if args.only:
         todo = [r for r in todo if r["set"] in args.only.split(",")]
@@ -150,7 +170,9 @@ def main() -> None:
     skip = {x for x in args.skip.split(",") if x}
     todo = [r for r in todo if f"{r['set']}/{r['init']}" not in skip]
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(_one, r, args.vectors, str(work), 1) for r in todo]
+        futures = [
+            pool.submit(_one, r, args.vectors, str(work), 1, not args.dense_rows) for r in todo
+        ]
         for f in futures:
             row = f.result()
             done[row["key"]] = row
@@ -158,8 +180,10 @@ def main() -> None:
                 fh.write(json.dumps(row) + "\n")
             print(f"{row['key']}: {100 * np.mean(row['accuracies']):.2f} ({row['seconds']:.0f} s)",
                   flush=True)  # fmt: skip
-    summary = {"table": summarise(list(done.values())), "runs": list(done.values()),
-               "vectors": args.vectors}  # fmt: skip
+    runs = list(done.values())
+    mine = {r["init"] for r in runs}
+    runs += [r for r in merged if r["init"] not in mine]
+    summary = {"table": summarise(runs), "runs": runs, "vectors": args.vectors}
     text = json.dumps(summary, indent=1) + "\n"
     (work / "summary.json").write_text(text)
     if args.results:
