@@ -69,7 +69,7 @@ step bench 330 "$PY" -m pytest -q -p no:cacheprovider benchmarks/bench_sgns_fuse
     --benchmark-only --benchmark-json "$RESULTS/bench_sgns_fused.json" -o addopts="-ra"
 step e2e 120 "$PY" benchmarks/gpu_e2e.py --seconds 10 --pool-pairs 16777216 \
     --json "$RESULTS/e2e.json"
-step pretrain 150 "$PY" benchmarks/gpu_pretrain.py --json "$RESULTS/pretrain.json"
+step pretrain 240 "$PY" benchmarks/gpu_pretrain.py --json "$RESULTS/pretrain.json"
 step bench_classify 90 "$PY" -m pytest -q -p no:cacheprovider benchmarks/bench_classify.py \
     --benchmark-only -k cuda --benchmark-json "$RESULTS/bench_classify.json" -o addopts="-ra"
 step tests_gpu_other 90 "$PY" -m pytest -q -p no:cacheprovider -m gpu tests \
@@ -119,9 +119,11 @@ else:
 pre = res / "pretrain.json"
 if pre.exists():
     r = json.loads(pre.read_text())
-    print(f"gramfast pretrain --device cuda (synthetic store, {r['words']:,} words, "
-          f"{r['contexts']:,} contexts, D=300, K=5): {r['pairs_per_s_end_to_end'] / 1e6:.1f} M "
-          f"pairs/s over the epoch, best 5 s window {r['pairs_per_s_best_window'] / 1e6:.1f} M")
+    for feed, f in r["feeds"].items():
+        print(f"gramfast pretrain --device cuda --gpu-feed {feed} (synthetic store, "
+              f"{r['words']:,} words, {r['contexts']:,} contexts, D=300, K=5): "
+              f"{f['pairs_per_s_end_to_end'] / 1e6:.1f} M pairs/s over the epoch, best window "
+              f"{f['pairs_per_s_best_window'] / 1e6:.1f} M")
 EOF
 
 for name in "${ORDER[@]}"; do

@@ -174,8 +174,12 @@ def test_device_cuda_without_cuda_is_a_usage_error(
     assert not (tmp_path / "v").exists()
 
 
-def test_device_loop_matches_cpu_loss_curve(store: Path, tmp_path: Path) -> None:
-    """The fused-kernel loop (on CUDA, or interpreted on CPU) tracks the numba trainer."""
+@pytest.mark.parametrize("feed", ["device", "thread"])
+def test_device_loop_matches_cpu_loss_curve(
+    store: Path, tmp_path: Path, feed: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fused-kernel loop (on CUDA, or interpreted on CPU) tracks the numba trainer, with
+    the pairs held on the device and with the host thread feeding them."""
     import os
 
     import torch
@@ -184,7 +188,9 @@ def test_device_loop_matches_cpu_loss_curve(store: Path, tmp_path: Path) -> None
         pytest.skip("needs CUDA or TRITON_INTERPRET=1")
     kw = {"grammar": False, "epochs": 3, "lr": 0.2, "sample": 0.0, "batch_pairs": 1024}
     pretrain(_cfg(store, tmp_path / "cpu", device="cpu", **kw))
-    pretrain(_cfg(store, tmp_path / "dev", device="cuda", **kw))
+    with caplog.at_level("INFO", logger="gramfast.pretrain.resident"):
+        pretrain(_cfg(store, tmp_path / "dev", device="cuda", gpu_feed=feed, **kw))
+    assert ("pairs held on" in caplog.text) == (feed == "device")
 
     def curve(out: Path) -> dict[int, float]:
         rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]

@@ -196,6 +196,21 @@ class Extractor:
         fw = self.form_ids[batch.words].astype(np.int64)
         return fw[t], fw[c], t
 
+    def window_distances(self, batch: SentenceBatch) -> tuple[np.ndarray, ...]:
+        """Window pairs at the full width k with their distance: (target keys int64 [P],
+        context keys int64 [P], target tokens int32 [P], distance [P] in 1..k (uint8), counted in
+        words, whitespace left out). word2vec's shrinking window keeps a pair when its distance
+        is at most the span drawn for its target, so a consumer that holds these pairs can
+        redraw the spans each epoch without extracting again."""
+        n, k = batch.words.shape[0], self.cfg.window
+        t, c = window_pairs(
+            batch.pos, batch.sent_offsets, np.full(n, k, dtype=np.int32), self.space_pos
+        )
+        rank = np.cumsum(batch.pos != self.space_pos, dtype=np.int64)
+        dist = np.abs(rank[t] - rank[c]).astype(np.uint8 if k <= 255 else np.uint16)
+        fw = self.form_ids[batch.words].astype(np.int64)
+        return fw[t], fw[c], t, dist
+
     def _dependency(self, batch: SentenceBatch) -> tuple[np.ndarray, ...]:
         grammar = self.cfg.kind == ContextKind.grammar
         roles = self.plain_roles if grammar else self.roles

@@ -39,6 +39,13 @@ def pretrain_cli(
     seed: Annotated[int, typer.Option(help="Seed for everything random.")] = 0,
     device: Annotated[Device, typer.Option(help="cpu, cuda or auto.")] = Device.auto,
     grammar: Annotated[bool, typer.Option(help="Also train grammar vectors.")] = True,
+    gpu_feed: Annotated[
+        str,
+        typer.Option(
+            help="With --device cuda: 'device' holds the pairs in GPU memory and draws each "
+            "epoch there; 'thread' extracts them on the host in a background thread."
+        ),
+    ] = "device",
     model: Annotated[str | None, typer.Option(help="spaCy pipeline for raw text.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an earlier run in --out.")] = False,
@@ -64,6 +71,7 @@ def pretrain_cli(
         device=device,
         grammar=grammar,
         model=model,
+        gpu_feed=gpu_feed,
     )
     with progress_bar("pairs") as bar:
         tasks: dict[str, int] = {}

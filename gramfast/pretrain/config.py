@@ -46,6 +46,8 @@ class PretrainConfig:
         device: cpu, cuda or auto.
         grammar: also train construction (grammar) vectors in the same run.
         batch_pairs: pairs handed to the kernel at a time.
+        gpu_feed: how pairs reach the GPU: ``device`` (held in device memory, drawn there each
+            epoch) or ``thread`` (extracted on the host by a background thread, copied in).
         model: spaCy pipeline for raw-text input.
     """
 
@@ -66,6 +68,7 @@ class PretrainConfig:
     device: Device = Device.auto
     grammar: bool = True
     batch_pairs: int = 1 << 17
+    gpu_feed: str = "device"
     model: str | None = None
 
     def __post_init__(self) -> None:
@@ -88,6 +91,8 @@ class PretrainConfig:
             if value < 1:
                 flag = "--" + name.replace("_", "-")
                 raise InputError(f"{flag} must be at least 1; got {value} (try {hint})")
+        if self.gpu_feed not in ("device", "thread"):
+            raise InputError(f"--gpu-feed must be device or thread; got {self.gpu_feed}")
         if self.negatives < 0:
             raise InputError(f"--negatives must be 0 or more; got {self.negatives} (try 15)")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -106,5 +111,5 @@ class PretrainConfig:
     def same_training(self, other: dict[str, Any]) -> list[str]:
         """Options that differ from a saved config and change the result (for --resume)."""
         mine = self.to_json()
-        ignore = {"out", "threads", "device"}
+        ignore = {"out", "threads", "device", "gpu_feed"}
         return sorted(k for k in mine if k not in ignore and other.get(k) != mine[k])

@@ -1,9 +1,13 @@
-"""The GPU epoch: fused Triton updates fed by a background producer of pair batches.
+"""The GPU epoch: fused Triton updates, fed from device memory or by a host thread.
 
-The numba extractor (``PairStream``) runs in a background thread and fills pinned host
-buffers; each buffer is copied to its device twin on a side stream, and the compute stream
-waits for that copy only (an event), never the host. Two slots alternate (double buffering): a
-slot is refilled only after the kernel that read it has finished (another event). The loss stays
+Two feeds (``--gpu-feed``). ``device`` (the default): the space's pairs are extracted once and
+held in device memory, and each epoch's subsampling, window spans and order are drawn there
+(``resident.py``); it falls back to ``thread`` when the pairs would take more than half of the
+free device memory. ``thread``: the numba extractor (``PairStream``) runs in a background
+thread and fills pinned host buffers; each buffer is copied to its device twin on a side
+stream, and the compute stream waits for that copy only (an event), never the host. Two slots
+alternate (double buffering): a slot is refilled only after the kernel that read it has
+finished (another event). With either feed the loss stays
 on the device and is read every few seconds, so there is no host synchronisation per batch.
 
 On a machine without CUDA the same loop runs on CPU tensors when ``TRITON_INTERPRET=1`` (tests),
@@ -29,11 +33,13 @@ SLOTS = 2
 
 
 class DeviceSpace:
-    """A space's matrices and sampler on the device (views of the host Space's vocabularies)."""
+    """A space's matrices and sampler on the device (views of the host Space's vocabularies),
+    and its pairs when the device feed holds them (``resident``; None: the host thread feeds)."""
 
-    def __init__(self, space: Any, device: torch.device) -> None:
+    def __init__(self, space: Any, device: torch.device, cfg: Any = None) -> None:
         self.space = space
         self.device = device
+        self.resident = None if cfg is None else choose_feed(cfg, space, device)
         self.word_vectors = torch.from_numpy(space.word_vectors).to(device)
         self.context_vectors = torch.from_numpy(space.context_vectors).to(device)
         self.alias_prob = torch.from_numpy(space.alias_prob.astype(np.float32)).to(device)
@@ -43,6 +49,44 @@ class DeviceSpace:
         """Copy the trained matrices back into the host Space (for checkpoints and outputs)."""
         self.space.word_vectors[...] = self.word_vectors.cpu().numpy()
         self.space.context_vectors[...] = self.context_vectors.cpu().numpy()
+
+
+def choose_feed(cfg: Any, space: Any, device: torch.device) -> Any:
+    """The space's ResidentPairs for ``--gpu-feed device`` when they fit in half of the free
+    device memory; None (the host thread feed) otherwise."""
+    from .resident import ResidentPairs, bytes_needed
+
+    if cfg.gpu_feed != "device":
+        return None
+    window = cfg.contexts.value == "window" and space.name != "grammar"
+    need = bytes_needed(space, window)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if need > free // 2:
+            log.warning(
+                "%s space: its pairs need up to %.1f GB, more than half of the %.1f GB free on "
+                "%s; feeding from the host thread instead (--gpu-feed thread)",
+                space.name, need / 1e9, free / 1e9, device,
+            )  # fmt: skip
+            return None
+    return ResidentPairs(space, device, dynamic_window=cfg.dynamic_window)
+
+
+class _DeviceFeed:
+    """Batches already on the device (ResidentPairs.epoch), behind the _Feeder interface."""
+
+    def __init__(self, batches: Any) -> None:
+        self.batches = batches
+
+    def __iter__(self):
+        for w, c in self.batches:
+            yield None, w, c
+
+    def release(self, slot: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 class _Feeder:
@@ -132,7 +176,10 @@ def train_epoch_gpu(
     offsets = torch.arange(cfg.batch_pairs, dtype=torch.float32, device=dev.device)
     window_pairs, trained = 0, 0
     last = time.perf_counter()
-    feeder = _Feeder(space.stream.epoch(epoch), cfg.batch_pairs, dev.device)
+    if dev.resident is not None:
+        feeder: Any = _DeviceFeed(dev.resident.epoch(epoch, cfg.batch_pairs, space.stream.seed))
+    else:
+        feeder = _Feeder(space.stream.epoch(epoch), cfg.batch_pairs, dev.device)
     try:
         for slot, w, c in feeder:
             n = w.shape[0]

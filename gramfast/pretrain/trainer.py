@@ -248,7 +248,7 @@ def _train_on_device(cfg, spaces, device, start_epoch, metrics, progress) -> int
     def report(space, epoch, loss, pairs, seconds, total) -> None:
         _report(cfg, space, epoch, loss, pairs, seconds, total, metrics, progress)
 
-    on_device = [DeviceSpace(s, device) for s in spaces]
+    on_device = [DeviceSpace(s, device, cfg) for s in spaces]
     trained = 0
     for epoch in range(start_epoch, cfg.epochs):
         for dev in on_device:
