@@ -131,7 +131,7 @@ def _head_contexts(parsed: ParsedTexts, lowercase: bool) -> list[str | None]:
         tags=np.zeros_like(parsed.pos, dtype=np.uint8),
         sent_offsets=parsed.sent_offsets.astype(np.int64),
     )
-    _, contexts, targets, _ = ex.pairs(batch, where="sentences")
+    _, contexts, targets = ex.pairs(batch, where="sentences")
     inverse = (contexts // ex.n_forms) % 2 == 1
     names = ex.context_strings(contexts[inverse])
     for t, name in zip(targets[inverse].tolist(), names):

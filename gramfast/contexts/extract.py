@@ -169,11 +169,7 @@ class Extractor:
     def pairs(
         self, batch: SentenceBatch, where: str = "batch", rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, ...]:
-        """(target keys int64 [P], context keys int64 [P], target tokens [P], context tokens [P]).
-
-        A pair's context token is the token whose form its context names (the neighbour, the
-        head or the dependent; a collapsed preposition's object), so that subsampling can drop a
-        pair when either of its tokens was dropped.
+        """(target keys int64 [P], context keys int64 [P], target tokens int32 [P]).
 
         ``rng`` draws the shrinking-window spans (default: the extractor's own generator); the
         pair stream passes one per (seed, epoch, block) so that an epoch's pairs do not depend
@@ -198,12 +194,11 @@ class Extractor:
             spans = np.full(n, k, dtype=np.int32)
         t, c = window_pairs(batch.pos, batch.sent_offsets, spans, self.space_pos)
         fw = self.form_ids[batch.words].astype(np.int64)
-        return fw[t], fw[c], t, c
+        return fw[t], fw[c], t
 
     def window_distances(self, batch: SentenceBatch) -> tuple[np.ndarray, ...]:
         """Window pairs at the full width k with their distance: (target keys int64 [P],
-        context keys int64 [P], target tokens [P], context tokens [P], distance [P] in 1..k
-        (uint8), counted in
+        context keys int64 [P], target tokens int32 [P], distance [P] in 1..k (uint8), counted in
         words, whitespace left out). word2vec's shrinking window keeps a pair when its distance
         is at most the span drawn for its target, so a consumer that holds these pairs can
         redraw the spans each epoch without extracting again."""
@@ -214,7 +209,7 @@ class Extractor:
         rank = np.cumsum(batch.pos != self.space_pos, dtype=np.int64)
         dist = np.abs(rank[t] - rank[c]).astype(np.uint8 if k <= 255 else np.uint16)
         fw = self.form_ids[batch.words].astype(np.int64)
-        return fw[t], fw[c], t, c, dist
+        return fw[t], fw[c], t, dist
 
     def _dependency(self, batch: SentenceBatch) -> tuple[np.ndarray, ...]:
         grammar = self.cfg.kind == ContextKind.grammar
@@ -225,15 +220,14 @@ class Extractor:
         inv = p.inverse.astype(np.int64)
         if grammar:
             cons = batch.pos.astype(np.int64) * self.n_labels + batch.labels
-            return cons[p.targets], cons[p.contexts] * 2 + inv, p.targets, p.contexts
+            return cons[p.targets], cons[p.contexts] * 2 + inv, p.targets
         rel = p.relations.astype(np.int64)
         neg = rel < 0
         if neg.any():
             codes, where = np.unique(rel[neg], return_inverse=True)
             rel[neg] = self.n_labels + self._intern_chains(-1 - codes, batch, roles)[where]
         fw = self.form_ids[batch.words].astype(np.int64)
-        ck = (rel * 2 + inv) * self.n_forms + fw[p.contexts]
-        return fw[p.targets], ck, p.targets, p.contexts
+        return fw[p.targets], (rel * 2 + inv) * self.n_forms + fw[p.contexts], p.targets
 
     def _intern_chains(self, anchors: np.ndarray, batch: SentenceBatch, roles) -> np.ndarray:
         """Global chain index of each anchor, interning new chains (few per batch)."""

@@ -90,7 +90,7 @@ def count_contexts(
         wk = ex.word_keys(batch)
         wk = wk[wk >= 0]
         words.add(wk)
-        ck = ex.pairs(batch, _where(block))[1]
+        _, ck, _ = ex.pairs(batch, _where(block))
         contexts.add(ck)
         n_tokens += wk.shape[0]
         n_pairs += ck.shape[0]
@@ -123,31 +123,18 @@ def block_pairs(
     where: str = "batch",
     rng: np.random.Generator | None = None,
 ):
-    """(word ids int32, context ids int32, target tokens, context tokens) of the pairs whose
-    word and context are both in the vocabularies."""
-    wk, ck, tok, ctok = counts.extractor.pairs(batch, where, rng)
+    """(word ids int32, context ids int32, target tokens int32) of the surviving pairs."""
+    wk, ck, tok = counts.extractor.pairs(batch, where, rng)
     wi, ci = counts.words.lookup(wk), counts.contexts.lookup(ck)
     keep = (wi >= 0) & (ci >= 0)
-    return wi[keep], ci[keep], tok[keep], ctok[keep]
-
-
-def token_keep_probabilities(
-    counts: ContextCounts, batch: SentenceBatch, keep_prob: np.ndarray
-) -> np.ndarray:
-    """float64 [N] probability of keeping each token of ``batch`` under subsampling: its word's
-    (or construction's) keep probability; 1 for tokens outside the vocabulary and whitespace
-    (rare words are never dropped, as in word2vec)."""
-    ids = counts.words.lookup(counts.extractor.word_keys(batch))
-    return np.where(ids >= 0, keep_prob[np.maximum(ids, 0)], 1.0)
+    return wi[keep], ci[keep], tok[keep]
 
 
 class PairStream:
     """Shuffled fixed-size (word ids, context ids) int32 batches, epoch by epoch.
 
     Each epoch visits the blocks in an order drawn from ``(seed, epoch)``, subsamples frequent
-    words as word2vec does (one draw per token; a dropped occurrence is neither a target nor a
-    context, so a pair survives only when both its tokens do), shuffles the pairs within the
-    block and
+    words (a dropped occurrence loses all its pairs), shuffles the pairs within the block and
     cuts them into batches of ``batch_size``; the remainder carries over to the next block. The
     last batch of an epoch may be shorter (dropped with ``drop_last``).
 
@@ -184,16 +171,14 @@ class PairStream:
             block = self.blocks[k]
             batch = read_block(self.store, block)
             window_rng = np.random.default_rng([self.seed, epoch, k])
-            wi, ci, tok, ctok = block_pairs(self.counts, batch, _where(block), window_rng)
-            if self.subsample > 0:
-                alive = rng.random(batch.words.shape[0]) < token_keep_probabilities(
-                    self.counts, batch, self.keep_prob
-                )
-                keep = alive[tok] & alive[ctok]
-                wi, ci = wi[keep], ci[keep]
+            wi, ci, tok = block_pairs(self.counts, batch, _where(block), window_rng)
             # NOTE: a streamed epoch reads every page of the store; unmapping each block's shard
             # keeps them from adding up in the resident set (re-mapping costs microseconds).
             self.store.release_pages(block.shard)
+            if self.subsample > 0:
+                draws = rng.random(batch.words.shape[0])
+                keep = draws[tok] < self.keep_prob[wi]
+                wi, ci = wi[keep], ci[keep]
             perm = rng.permutation(wi.shape[0])
             w = np.concatenate([carry_w, wi[perm]])
             c = np.concatenate([carry_c, ci[perm]])

@@ -69,7 +69,7 @@ def write_word2vecf(
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:
         for block in block_spans(store, block_tokens):
             batch = read_block(store, block)
-            wi, ci = block_pairs(counts, batch, _where(block))[:2]
+            wi, ci, _ = block_pairs(counts, batch, _where(block))
             if wi.size:
                 f.write("\n".join(map(" ".join, zip(words[wi], contexts[ci]))))
                 f.write("\n")

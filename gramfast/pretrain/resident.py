@@ -1,13 +1,13 @@
 """The device feed: a space's pairs held in device memory, each epoch drawn on the device.
 
 Dependency pairs are a fixed function of the trees, so they are extracted once (numba, on the
-host, one pass over the store) and copied to the device with, per pair, its target and context
-tokens; window pairs are extracted at the full width k with their distance. What changes from
-epoch to epoch is drawn on the device, with a generator seeded by (seed, space, epoch):
+host, one pass over the store) and copied to the device with, per pair, its target token; window
+pairs are extracted at the full width k with their distance. What changes from epoch to epoch
+is drawn on the device, with a generator seeded by (seed, space, epoch):
 
-- subsampling: one uniform draw per token against its word's keep probability, and a pair
-  survives when both its target and its context token survive, so a dropped occurrence is
-  neither a target nor a context (as in word2vec and the host stream);
+- subsampling: one uniform draw per token, and a pair survives when its target's draw is below
+  the target word's keep probability, so a dropped occurrence loses all its pairs (as the host
+  stream does);
 - word2vec's shrinking window (``--dynamic-window``): one span in 1..k per token, and a pair
   survives when its distance is at most its target's span;
 - the order: segments (runs of whole blocks, at most ``segment_pairs`` pairs; the shared 20M-word
@@ -15,9 +15,9 @@ epoch to epoch is drawn on the device, with a generator seeded by (seed, space, 
 
 Batches are slices of the permuted pairs, so the trainer's kernel reads them where they lie: no
 host extraction, no host-to-device copy and no host synchronisation per batch (one per segment,
-to learn how many pairs survived). Memory: 16 bytes a pair (17 for window pairs) and 4 a token,
-plus the segment being drawn: ``bytes_needed`` tells, and the trainer falls back to the host feed
-when it does not fit.
+to learn how many pairs survived). Memory: 12 bytes a pair (13 for window pairs), plus the
+segment being drawn: ``bytes_needed`` tells, and the trainer falls back to the host feed when it
+does not fit.
 """
 
 from __future__ import annotations
@@ -30,13 +30,12 @@ import numpy as np
 import torch
 
 from ..contexts.extract import ContextKind
-from ..contexts.stream import _where, iter_blocks, token_keep_probabilities
+from ..contexts.stream import _where, iter_blocks
 
 log = logging.getLogger(__name__)
 
 SEGMENT_PAIRS = 1 << 25  # pairs permuted together (about 33M)
-BYTES_PER_PAIR = 16  # word id, context id, target and context tokens: int32 (+1 window distance)
-BYTES_PER_TOKEN = 4  # the token's keep probability (float32)
+BYTES_PER_PAIR = 12  # word id, context id, target token: int32 each (+1 distance for window)
 
 
 class ResidentPairs:
@@ -68,38 +67,28 @@ class ResidentPairs:
         self.k = ex.cfg.window if self.window else 0
         self.dynamic = bool(dynamic_window and self.window)
         self.subsample = stream.subsample > 0
-        # per segment: words, contexts, target tokens, context tokens (segment-local), distances,
-        # the tokens' keep probabilities
-        self.segments: list[tuple[torch.Tensor, ...]] = []
+        self.keep_prob = torch.from_numpy(stream.keep_prob.astype(np.float32)).to(device)
+        # per segment: words, contexts, target tokens (segment-local), distances, token count
+        self.segments: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, Any, int]] = []
         parts: list[tuple[np.ndarray, ...]] = []
         n_pairs = n_tokens = 0
         for block, batch in iter_blocks(stream.store, stream.blocks):
             if self.window:
-                wk, ck, tok, ctok, dist = ex.window_distances(batch)
+                wk, ck, tok, dist = ex.window_distances(batch)
             else:
-                wk, ck, tok, ctok = ex.pairs(batch, _where(block))
+                wk, ck, tok = ex.pairs(batch, _where(block))
                 dist = None
             wi, ci = counts.words.lookup(wk), counts.contexts.lookup(ck)
             keep = (wi >= 0) & (ci >= 0)
-            base = np.int32(n_tokens)
-            p = token_keep_probabilities(counts, batch, stream.keep_prob).astype(np.float32)
-            parts.append(
-                (
-                    wi[keep],
-                    ci[keep],
-                    tok[keep].astype(np.int32) + base,
-                    ctok[keep].astype(np.int32) + base,
-                    None if dist is None else dist[keep],
-                    p,
-                )
-            )
+            tok = tok[keep].astype(np.int32) + np.int32(n_tokens)
+            parts.append((wi[keep], ci[keep], tok, None if dist is None else dist[keep]))
             n_pairs += int(keep.sum())
             n_tokens += batch.words.shape[0]
             if n_pairs >= segment_pairs:
-                self._add_segment(parts)
+                self._add_segment(parts, n_tokens)
                 parts, n_pairs, n_tokens = [], 0, 0
         if parts:
-            self._add_segment(parts)
+            self._add_segment(parts, n_tokens)
         self.n_pairs = sum(int(s[0].shape[0]) for s in self.segments)
         log.info(
             "%s space: %d pairs held on %s in %d segment(s), %.0f MB",
@@ -110,21 +99,20 @@ class ResidentPairs:
             self.n_pairs * (BYTES_PER_PAIR + self.window) / 1e6,
         )
 
-    def _add_segment(self, parts: list[tuple[np.ndarray, ...]]) -> None:
+    def _add_segment(self, parts: list[tuple[np.ndarray, ...]], n_tokens: int) -> None:
         def cat(i: int) -> torch.Tensor:
             return torch.from_numpy(np.concatenate([p[i] for p in parts])).to(self.device)
 
-        dist = cat(4) if self.dynamic else None
-        self.segments.append((cat(0), cat(1), cat(2), cat(3), dist, cat(5)))
+        dist = cat(3) if self.dynamic else None
+        self.segments.append((cat(0), cat(1), cat(2), dist, n_tokens))
 
     def select(self, segment: int, gen: torch.Generator) -> torch.Tensor:
         """int64 indices of the segment's pairs that survive this draw, in a random order."""
-        words, _, tokens, ctx_tokens, dist, token_keep = self.segments[segment]
-        n_tokens = token_keep.shape[0]
+        words, _, tokens, dist, n_tokens = self.segments[segment]
         keep = None
         if self.subsample:
-            alive = torch.rand(n_tokens, generator=gen, device=self.device) < token_keep
-            keep = alive[tokens] & alive[ctx_tokens]
+            draws = torch.rand(n_tokens, generator=gen, device=self.device)
+            keep = draws[tokens] < self.keep_prob[words]
         if self.dynamic:
             spans = torch.randint(1, self.k + 1, (n_tokens,), generator=gen, device=self.device)
             inside = dist <= spans.to(dist.dtype)[tokens]
@@ -158,9 +146,9 @@ class ResidentPairs:
 def bytes_needed(space: Any, window: bool) -> int:
     """Device bytes the resident pairs of ``space`` take (all pairs at full width for window
     contexts, whose expected count is not known before extraction: an upper bound from k)."""
+    stream = space.stream
     per_pair = BYTES_PER_PAIR + int(window)
-    tokens = int(space.stream.store.n_tokens * BYTES_PER_TOKEN)
     if window:
         k = space.counts.extractor.cfg.window
-        return int(space.counts.n_tokens * 2 * k * per_pair) + tokens
-    return int(space.counts.n_pairs * per_pair) + tokens
+        return int(space.counts.n_tokens * 2 * k * per_pair)
+    return int(space.counts.n_pairs * per_pair) + int(stream.keep_prob.size * 4)

@@ -32,7 +32,6 @@ from ..contexts.stream import (
     block_spans,
     count_contexts,
     iter_blocks,
-    token_keep_probabilities,
 )
 from ..corpus.store import ParsedStore
 from ..errors import GramfastError, InputError
@@ -87,13 +86,11 @@ def _contexts_config(cfg: PretrainConfig, kind: str) -> ContextsConfig:
 
 
 def expected_pairs(store: ParsedStore, counts: ContextCounts, keep_prob: np.ndarray) -> float:
-    """Expected pairs per epoch after subsampling: Σ over the vocabulary's pairs of
-    P(keep target token) · P(keep context token) (the two are drawn independently)."""
+    """Expected pairs per epoch after subsampling: Σ over surviving pairs of P(keep word)."""
     total = 0.0
     for _, batch in iter_blocks(store, block_spans(store, BLOCK_TOKENS)):
-        _, _, tok, ctok = block_pairs(counts, batch)
-        p = token_keep_probabilities(counts, batch, keep_prob)
-        total += float(np.dot(p[tok], p[ctok]))
+        wi, _, _ = block_pairs(counts, batch)
+        total += float(keep_prob[wi].sum())
     return total
 
 
