@@ -3,11 +3,11 @@
 TREC and SST-2: five seeds each, scored on their test sets; MR: 10-fold cross-validation with
 the shared fold file (fold i uses seed i). Every run has the same architecture and options;
 the variants differ only in the embedding rows: ``random`` (``--init random``, trained),
-``pretrained`` (``--init pretrained``, frozen, the default), ``pretrained-tuned``
-(``--init pretrained --fine-tune``) and ``pretrained-rescaled`` (frozen, ``--rescale-rows``;
-added after the first three had run). Which pretrained variant stands for "pretrained" in the
-comparison is decided by the mean dev accuracy (never by test accuracy). Runs go to
-``--work/runs.jsonl`` as they finish (a rerun skips finished ones), the table to
+``pretrained`` (``--init pretrained --freeze``), ``pretrained-tuned`` (``--init pretrained
+--fine-tune``, the default since the second round of runs) and ``pretrained-rescaled`` (frozen,
+``--rescale-rows``; added after the first three had run). Which pretrained variant stands for
+"pretrained" in the comparison is decided by the mean dev accuracy (never by test accuracy).
+Runs go to ``--work/runs.jsonl`` as they finish (a rerun skips finished ones), the table to
 ``--work/summary.json`` and, with ``--results``, to that file. Trained rows (random, tuned) use
 lazy Adam, the default; ``--dense-rows`` gives the dense AdamW of the first runs. ``--merge
 FILE:VARIANTS`` adds an earlier file's runs of those variants to the summary (frozen rows do not

@@ -147,20 +147,22 @@ def test_predict_resumes_without_loss_or_duplicates(env, model: Path, tmp_path: 
 
 def test_frozen_rows_are_the_pretrained_ones(env, model: Path) -> None:
     meta = json.loads((model / "model.json").read_text())
-    state = torch.load(model / "weights.pt", weights_only=True)
     vec = load_output_vectors(env["vectors"], "word")
-    rows = state["embed.words.vocab"].numpy()
     assert meta["lexicons"]["words"]["vocab"] == vec.words
-    assert np.array_equal(rows, vec.matrix)
-    tuned = env["root"] / "tuned"
-    result = _run("train", env["train"], "--vectors", env["vectors"], "--out", tuned,
-                  "--fine-tune", *COMMON[1:])  # fmt: skip
+    # The default fine-tunes the pretrained rows: they start from the vectors and move.
+    tuned = torch.load(model / "weights.pt", weights_only=True)["embed.words.vocab"].numpy()
+    assert tuned.shape == vec.matrix.shape
+    assert not np.array_equal(tuned, vec.matrix)
+    frozen = env["root"] / "frozen"
+    result = _run("train", env["train"], "--vectors", env["vectors"], "--out", frozen,
+                  "--freeze", *COMMON[1:])  # fmt: skip
     assert result.exit_code == 0, result.output
-    rows2 = torch.load(tuned / "weights.pt", weights_only=True)["embed.words.vocab"].numpy()
-    assert not np.array_equal(rows2, vec.matrix)
+    rows = torch.load(frozen / "weights.pt", weights_only=True)["embed.words.vocab"].numpy()
+    assert np.array_equal(rows, vec.matrix)
+    assert json.loads((frozen / "model.json").read_text())["config"]["freeze"] is True
     rescaled = env["root"] / "rescaled"
     result = _run("train", env["train"], "--vectors", env["vectors"], "--out", rescaled,
-                  "--rescale-rows", *COMMON[1:])  # fmt: skip
+                  "--rescale-rows", "--freeze", *COMMON[1:])  # fmt: skip
     assert result.exit_code == 0, result.output
     rows3 = torch.load(rescaled / "weights.pt", weights_only=True)["embed.words.vocab"].numpy()
     norms = np.linalg.norm(vec.matrix, axis=1, keepdims=True)

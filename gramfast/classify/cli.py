@@ -43,7 +43,9 @@ def train_cli(
     freeze: Annotated[
         bool | None,
         typer.Option(
-            "--freeze/--fine-tune", help="Fix the vocabulary rows (default: fixed when pretrained)."
+            "--freeze/--fine-tune",
+            help="Fix the vocabulary rows, or train them (default: train, from the pretrained "
+            "values with --init pretrained).",
         ),
     ] = None,
     rescale_rows: Annotated[

@@ -26,7 +26,8 @@ class ClassifierConfig:
         out: the model folder to write.
         features: any of words, grammar, contexts.
         init: pretrained rows or random rows for the vocabulary.
-        freeze: fix the vocabulary rows (None: frozen when pretrained, trained when random).
+        freeze: fix the vocabulary rows (None: trained; pretrained rows are fine-tuned, which
+            scored higher on the dev sets of TREC, SST-2 and MR than frozen rows).
         rescale_rows: scale each pretrained row to the length a random row has in expectation
             (0.25 sqrt(D / 3)), keeping its direction: SGNS rows grow with word frequency.
         lazy_rows: train vocabulary rows with sparse gradients and lazy Adam (only the rows a
@@ -127,9 +128,7 @@ class ClassifierConfig:
 
     @property
     def frozen(self) -> bool:
-        if self.freeze is None:
-            return self.init == Init.pretrained
-        return self.freeze
+        return bool(self.freeze)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
