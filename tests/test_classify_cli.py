@@ -153,6 +153,7 @@ def test_frozen_rows_are_the_pretrained_ones(env, model: Path) -> None:
     tuned = torch.load(model / "weights.pt", weights_only=True)["embed.words.vocab"].numpy()
     assert tuned.shape == vec.matrix.shape
     assert not np.array_equal(tuned, vec.matrix)
+    assert meta["config"]["freeze"] is False
     frozen = env["root"] / "frozen"
     result = _run("train", env["train"], "--vectors", env["vectors"], "--out", frozen,
                   "--freeze", *COMMON[1:])  # fmt: skip

@@ -139,4 +139,5 @@ class ClassifierConfig:
                 d[k] = v.value
             elif isinstance(v, tuple):
                 d[k] = list(v)
+        d["freeze"] = self.frozen  # the value in effect, whatever the default was when it ran
         return d
