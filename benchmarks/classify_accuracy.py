@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 # variant: (--init, --freeze, --rescale-rows)
-VARIANTS = {"random": ("random", None, False), "pretrained": ("pretrained", True, False),
+VARIANTS = {"random": ("random", False, False), "pretrained": ("pretrained", True, False),
             "pretrained-tuned": ("pretrained", False, False),
             "pretrained-rescaled": ("pretrained", True, True)}  # fmt: skip
 PRETRAINED = [v for v, (init, _, _) in VARIANTS.items() if init == "pretrained"]

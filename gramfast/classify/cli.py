@@ -41,13 +41,13 @@ def train_cli(
         Init, typer.Option(help="Vocabulary rows from the vectors or random.")
     ] = Init.pretrained,
     freeze: Annotated[
-        bool | None,
+        bool,
         typer.Option(
             "--freeze/--fine-tune",
-            help="Fix the vocabulary rows, or train them (default: train, from the pretrained "
-            "values with --init pretrained).",
+            help="Fix the vocabulary rows, or train them (from the pretrained values with "
+            "--init pretrained).",
         ),
-    ] = None,
+    ] = False,
     rescale_rows: Annotated[
         bool,
         typer.Option(

@@ -26,8 +26,8 @@ class ClassifierConfig:
         out: the model folder to write.
         features: any of words, grammar, contexts.
         init: pretrained rows or random rows for the vocabulary.
-        freeze: fix the vocabulary rows (None: trained; pretrained rows are fine-tuned, which
-            scored higher on the dev sets of TREC, SST-2 and MR than frozen rows).
+        freeze: fix the vocabulary rows (default: train them; pretrained rows fine-tuned scored
+            higher on the dev sets of TREC, SST-2 and MR than fixed rows).
         rescale_rows: scale each pretrained row to the length a random row has in expectation
             (0.25 sqrt(D / 3)), keeping its direction: SGNS rows grow with word frequency.
         lazy_rows: train vocabulary rows with sparse gradients and lazy Adam (only the rows a
@@ -46,7 +46,7 @@ class ClassifierConfig:
     test: Path | None = None
     features: tuple[str, ...] = ("words", "grammar")
     init: Init = Init.pretrained
-    freeze: bool | None = None
+    freeze: bool = False
     rescale_rows: bool = False
     lazy_rows: bool = True
     train_unk: bool = True
@@ -126,10 +126,6 @@ class ClassifierConfig:
         if self.folds is not None and self.cv == 0:
             raise InputError("--folds needs --cv K (the number of folds)")
 
-    @property
-    def frozen(self) -> bool:
-        return bool(self.freeze)
-
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         for k, v in d.items():
@@ -139,5 +135,4 @@ class ClassifierConfig:
                 d[k] = v.value
             elif isinstance(v, tuple):
                 d[k] = list(v)
-        d["freeze"] = self.frozen  # the value in effect, whatever the default was when it ran
         return d

@@ -119,7 +119,7 @@ def new_model(
         hidden=cfg.hidden,
         layers=cfg.layers,
         dropout=cfg.dropout,
-        freeze=cfg.frozen,
+        freeze=cfg.freeze,
         train_unk=cfg.train_unk,
     )
     gen = torch.Generator().manual_seed(seed)
