@@ -18,7 +18,7 @@ app = typer.Typer(
     help="gramfast: embeddings that know grammar. Parse, extract contexts, pretrain, classify.",
     pretty_exceptions_enable=False,
 )
-store_app = typer.Typer(no_args_is_help=True, help="Inspect and check parsed stores.")
+store_app = typer.Typer(no_args_is_help=True, help="Inspect, check and sample parsed stores.")
 app.add_typer(store_app, name="store")
 
 
@@ -186,6 +186,38 @@ def store_verify_cli(store: Annotated[Path, typer.Argument(help="Store folder.")
             err.print(f"[bold red]problem:[/] {p}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
     out.print(f"{store}: ok")
+
+
+@store_app.command("sample")
+@guarded
+def store_sample_cli(
+    store: Annotated[Path, typer.Argument(help="Store folder to sample from.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder of the new store.")],
+    fraction: Annotated[float, typer.Option(help="Share of documents kept, in (0, 1].")],
+    seed: Annotated[int, typer.Option(help="Seed of the keep draws.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace a store already in --out.")] = False,
+) -> None:
+    """Keep a random share of a store's documents as a new store (for learning curves)."""
+    from .corpus.sample import sample_store
+    from .corpus.store import ParsedStore
+
+    source = ParsedStore(store)
+    with progress_bar("tokens") as bar:
+        task = bar.add_task("sampling documents", total=source.n_tokens, rate=0)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            elapsed = bar.tasks[task].elapsed or 1e-9
+            bar.update(task, completed=done, rate=done / elapsed)
+
+        m = sample_store(source, out_dir, fraction, seed=seed, overwrite=overwrite, progress=step)
+    c = m["counts"]
+    out.print(
+        f"{out_dir}: {c['documents']:,} of {source.n_documents:,} documents, "
+        f"{c['tokens']:,} of {source.n_tokens:,} tokens ({c['tokens'] / source.n_tokens:.1%})"
+    )
 
 
 def _register_stages() -> None:
