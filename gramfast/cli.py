@@ -158,6 +158,11 @@ def store_info_cli(
         "tags": m["tags"],
         **{k: v for k, v in m.get("stats", {}).items() if v},
     }
+    if "sampled_from" in m:
+        src = m["sampled_from"]
+        facts["sampled_from"] = (
+            f"{src['store']} (fraction {src['fraction']:g} of its documents, seed {src['seed']})"
+        )
     if as_json:
         out.print_json(json.dumps(facts))
         return

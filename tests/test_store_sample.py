@@ -139,3 +139,6 @@ def test_cli_reports_the_share_kept(source, tmp_path: Path) -> None:
     m = read_manifest(tmp_path / "s")
     text = " ".join(result.output.split())  # the console wraps long lines
     assert f"{m['counts']['documents']:,} of {source.n_documents:,} documents" in text
+    info = runner.invoke(app, ["store", "info", str(tmp_path / "s"), "--json"])
+    assert info.exit_code == 0, info.output
+    assert "fraction 0.5 of its documents, seed 0" in " ".join(info.output.split())
