@@ -39,12 +39,12 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--negatives", type=int, default=5)
     ap.add_argument("--min-count", type=int, default=5)
+    ap.add_argument("--context-min-count", type=int, default=None, help="default: --min-count")
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--results", default="quality_curve", help="name of the results JSON")
     args = ap.parse_args()
-    args.context_min_count = None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     simlex = args.data / "similarity" / "simlex999.tsv"

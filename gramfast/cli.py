@@ -208,14 +208,10 @@ def store_sample_cli(
 
     source = ParsedStore(store)
     with progress_bar("tokens") as bar:
-        task = bar.add_task("sampling documents", total=source.n_tokens, rate=0)
-        done = 0
+        task = bar.add_task("sampling documents", total=source.n_tokens, rate=0.0)
 
         def step(n: int) -> None:
-            nonlocal done
-            done += n
-            elapsed = bar.tasks[task].elapsed or 1e-9
-            bar.update(task, completed=done, rate=done / elapsed)
+            bar.update(task, advance=n, rate=bar.tasks[task].speed or 0.0)
 
         m = sample_store(source, out_dir, fraction, seed=seed, overwrite=overwrite, progress=step)
     c = m["counts"]

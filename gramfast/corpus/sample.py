@@ -25,11 +25,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import fsync_dir
+from .parse import ParseConfig
 from .store import MANIFEST, TABLE_LIMIT, DocArrays, ParsedStore, StoreWriter, _Table
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SHARD_TOKENS = 1_000_000
 
 
 def sample_store(
@@ -100,7 +99,7 @@ def sample_store(
         "fraction": fraction,
         "seed": seed,
     }
-    shard_tokens = int(m.get("options", {}).get("shard_size", DEFAULT_SHARD_TOKENS))
+    shard_tokens = int(m.get("options", {}).get("shard_size", ParseConfig.shard_size))
     writer = StoreWriter(tmp, header, shard_size=shard_tokens)
     writer.labels = _Table(list(source.labels), limit=TABLE_LIMIT, what="dependency label")
     writer.pos = _Table(list(source.pos), limit=TABLE_LIMIT, what="coarse tag")
